@@ -14,14 +14,44 @@ from hedgekeeper.policies.base import (
     Reason,
     years_since_epoch,
 )
+from hedgekeeper.policies.calendar import Calendar
+from hedgekeeper.policies.combinators import AllOf, AnyOf, Cooldown, MaxFrequency, MinTradeSize
+from hedgekeeper.policies.delta import DeltaBand
+from hedgekeeper.policies.greeks import GreekBands
+from hedgekeeper.policies.optimal import (
+    LelandDelta,
+    WhalleyWilmottBand,
+    ZakamoulineBand,
+    leland_vol,
+    whalley_wilmott_halfwidth,
+    zakamouline_band,
+)
+from hedgekeeper.policies.regime import VolRegimeBand
+from hedgekeeper.policies.weights import WeightBand
 
 __all__ = [
     "SECONDS_PER_YEAR",
+    "AllOf",
+    "AnyOf",
+    "Calendar",
+    "Cooldown",
+    "DeltaBand",
+    "GreekBands",
     "GreekTarget",
     "HedgeTarget",
+    "LelandDelta",
+    "MaxFrequency",
+    "MinTradeSize",
     "OptionLegs",
     "Policy",
     "PolicyView",
     "Reason",
+    "VolRegimeBand",
+    "WeightBand",
+    "WhalleyWilmottBand",
+    "ZakamoulineBand",
+    "leland_vol",
+    "whalley_wilmott_halfwidth",
     "years_since_epoch",
+    "zakamouline_band",
 ]

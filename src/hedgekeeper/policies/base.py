@@ -74,6 +74,9 @@ class Reason(IntEnum):
     """Refused: a required input is NaN or infinite."""
     REFUSED_STALE = 11
     """Refused: market data older than the policy's ``max_data_age`` (or its time is missing)."""
+    REFUSED_MODEL = 12
+    """Refused: the policy's formula is undefined for these inputs (e.g. a negative Leland
+    variance, an expired option)."""
     COOLDOWN = 20
     """Suppressed by a cooldown after the last rebalance."""
     BELOW_MIN_TRADE = 21
@@ -86,7 +89,7 @@ class Reason(IntEnum):
     @property
     def refused(self) -> bool:
         """True for refusals caused by bad or stale input."""
-        return self in (Reason.REFUSED_NAN, Reason.REFUSED_STALE)
+        return self in (Reason.REFUSED_NAN, Reason.REFUSED_STALE, Reason.REFUSED_MODEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +277,12 @@ class PolicyView:
         if value is None:
             raise ValueError(f"view.{name} is required by {policy} but was not given")
         return np.asarray(value, dtype=np.float64)
+
+    def require_options(self, policy: str) -> OptionLegs:
+        """Return ``options``, or raise ``ValueError`` naming it."""
+        if self.options is None:
+            raise ValueError(f"view.options is required by {policy} but was not given")
+        return self.options
 
     def target_delta_or_zero(self) -> FloatArray:
         """``target_delta``, or zeros when it was not given (coin)."""
