@@ -12,6 +12,7 @@ Errors (missing file, missing columns, a malformed row) raise :class:`MarketData
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,15 +200,33 @@ def load_chain(path: str | Path, at: datetime | str | None = None) -> OptionChai
         unknown option type, an instrument name that does not parse or disagrees with its
         strike/expiry/type columns, more than one currency).
     """
+    file, frame, stamps = _read_chain_file(path)
+    chosen = nearest_snapshot(tuple(from_datetime64(s) for s in np.unique(stamps)), at)
+    rows = np.flatnonzero(stamps == to_datetime64(chosen))
+    return _chain_from_rows(file, frame.iloc[rows].reset_index(drop=True), rows, chosen)
+
+
+def load_chains(path: str | Path) -> Iterator[OptionChain]:
+    """Every snapshot of a Deribit chain file, in time order, reading the file once.
+
+    Each chain is validated as in :func:`load_chain` when it is produced.
+    """
+    file, frame, stamps = _read_chain_file(path)
+    for stamp in np.unique(stamps):
+        rows = np.flatnonzero(stamps == stamp)
+        yield _chain_from_rows(
+            file, frame.iloc[rows].reset_index(drop=True), rows, from_datetime64(stamp)
+        )
+
+
+def _read_chain_file(
+    path: str | Path,
+) -> tuple[Path, pd.DataFrame, npt.NDArray[np.datetime64]]:
     file = _require_file(path, "option chain")
     frame = _read_csv(file, CHAIN_COLUMNS, "option chain")
     if frame.empty:
         raise MarketDataError(f"option chain file {str(file)!r} has no rows")
-    stamps = _timestamps(file, frame, "timestamp")
-    chosen = nearest_snapshot(tuple(from_datetime64(s) for s in np.unique(stamps)), at)
-    rows = np.flatnonzero(stamps == to_datetime64(chosen))
-    snap = frame.iloc[rows].reset_index(drop=True)
-    return _chain_from_rows(file, snap, rows, chosen)
+    return file, frame, _timestamps(file, frame, "timestamp")
 
 
 def _chain_from_rows(
