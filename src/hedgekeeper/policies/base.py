@@ -91,6 +91,16 @@ class Reason(IntEnum):
         """True for refusals caused by bad or stale input."""
         return self in (Reason.REFUSED_NAN, Reason.REFUSED_STALE, Reason.REFUSED_MODEL)
 
+    @property
+    def suppressed(self) -> bool:
+        """True for trades a combinator held back (cooldown, size, frequency, all-of)."""
+        return self in (
+            Reason.COOLDOWN,
+            Reason.BELOW_MIN_TRADE,
+            Reason.MAX_FREQUENCY,
+            Reason.NOT_ALL,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OptionLegs:

@@ -16,6 +16,9 @@ from hedgekeeper.policies._decision import (
 )
 from hedgekeeper.policies.base import FloatArray, HedgeTarget, PolicyView, Reason
 
+WEIGHT_TOLERANCE = 1e-12
+"""Slack in weight comparisons, so that weights moved exactly to a band edge count as inside."""
+
 
 def weight_halfwidths(
     target_weights: FloatArray, absolute: float | None, relative: float | None
@@ -83,7 +86,7 @@ class WeightBand:
         target = safe(view.require("target_weights", "WeightBand"), 0.0)
         width = weight_halfwidths(target, self.absolute, self.relative)
         deviation = weights - target
-        outside = np.any(np.abs(deviation) > width, axis=1)
+        outside = np.any(np.abs(deviation) > width + WEIGHT_TOLERANCE, axis=1)
         if self.hedge_to == "edge":
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(deviation != 0.0, width / np.abs(deviation), np.inf)
