@@ -24,3 +24,18 @@ app = typer.Typer(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from hedgekeeper.cli.exposure import exposure as _exposure  # noqa: E402  (lazy inside)
+
+app.command("exposure")(_exposure)
+
+
+@app.callback()
+def _commands() -> None:
+    """Keep ``hedgekeeper <command>`` a command group even while only one command exists."""
+
+
+from hedgekeeper.cli.surface import surface as _surface  # noqa: E402  (lazy inside)
+
+app.command("surface")(_surface)
