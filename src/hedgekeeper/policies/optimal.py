@@ -104,7 +104,7 @@ def whalley_wilmott_halfwidth(
             "t": as_float("t", t),
         }
     )
-    s, g, lam, gam, r, tau = (np.asarray(v, dtype=np.float64) for v in values)
+    s, g, lam, gam, r, tau = (np.array(v, dtype=np.float64) for v in values)
     require("spot", np.isfinite(s) & (s > 0), "finite and > 0", s)
     require("gamma", np.isfinite(g), "finite", g)
     require("cost", np.isfinite(lam) & (lam >= 0), "finite and >= 0", lam)
@@ -200,8 +200,8 @@ def zakamouline_band(
             "risk_aversion": as_float("risk_aversion", risk_aversion),
         }
     )
-    s, k_strike, tau, r, sigma, _, lam, gam = (np.asarray(v, dtype=np.float64) for v in values)
-    kinds_b = np.asarray(values[5])
+    s, k_strike, tau, r, sigma, _, lam, gam = (np.array(v, dtype=np.float64) for v in values)
+    kinds_b = np.array(values[5])
     require("spot", np.isfinite(s) & (s > 0), "finite and > 0", s)
     require("strike", np.isfinite(k_strike) & (k_strike > 0), "finite and > 0", k_strike)
     require("t", np.isfinite(tau) & (tau > 0), "finite and > 0", tau)
@@ -258,7 +258,7 @@ def leland_vol(
             "short": _as_bool("short", short).astype(np.float64),
         }
     )
-    sigma, k, step, is_short = (np.asarray(v, dtype=np.float64) for v in values)
+    sigma, k, step, is_short = (np.array(v, dtype=np.float64) for v in values)
     require("vol", np.isfinite(sigma) & (sigma > 0), "finite and > 0", sigma)
     require("cost_round_trip", np.isfinite(k) & (k >= 0), "finite and >= 0", k)
     require("dt", np.isfinite(step) & (step > 0), "finite and > 0", step)
