@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hedgekeeper.domain.chain import OptionChain
-from hedgekeeper.domain.instruments import Option, OptionKind, as_utc
+from hedgekeeper.domain.instruments import Option, as_utc
 from hedgekeeper.domain.market import DATETIME_UNIT, from_datetime64, to_datetime64, years_between
 from hedgekeeper.domain.naming import parse_instrument
 
@@ -121,11 +121,11 @@ def _timestamps(
 def _numbers(
     file: Path, frame: pd.DataFrame, column: str, rows: npt.NDArray[np.int64], *, optional: bool
 ) -> FloatArray:
-    text = frame[column].str.strip()
+    text = frame[column]
     values = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=np.float64)
     bad = ~np.isfinite(values)
-    if optional:
-        bad &= (text != "").to_numpy()
+    if optional and np.any(bad):
+        bad[bad] = np.array([cell.strip() != "" for cell in text.to_numpy()[bad]], dtype=bool)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
         raise MarketDataError(
@@ -203,7 +203,7 @@ def load_chain(path: str | Path, at: datetime | str | None = None) -> OptionChai
     file, frame, stamps = _read_chain_file(path)
     chosen = nearest_snapshot(tuple(from_datetime64(s) for s in np.unique(stamps)), at)
     rows = np.flatnonzero(stamps == to_datetime64(chosen))
-    return _chain_from_rows(file, frame.iloc[rows].reset_index(drop=True), rows, chosen)
+    return _chain_from_rows(file, frame.iloc[rows].reset_index(drop=True), rows, chosen, {})
 
 
 def load_chains(path: str | Path) -> Iterator[OptionChain]:
@@ -212,10 +212,11 @@ def load_chains(path: str | Path) -> Iterator[OptionChain]:
     Each chain is validated as in :func:`load_chain` when it is produced.
     """
     file, frame, stamps = _read_chain_file(path)
+    cache: dict[str, Option] = {}
     for stamp in np.unique(stamps):
         rows = np.flatnonzero(stamps == stamp)
         yield _chain_from_rows(
-            file, frame.iloc[rows].reset_index(drop=True), rows, from_datetime64(stamp)
+            file, frame.iloc[rows].reset_index(drop=True), rows, from_datetime64(stamp), cache
         )
 
 
@@ -230,7 +231,11 @@ def _read_chain_file(
 
 
 def _chain_from_rows(
-    file: Path, snap: pd.DataFrame, rows: npt.NDArray[np.int64], timestamp: datetime
+    file: Path,
+    snap: pd.DataFrame,
+    rows: npt.NDArray[np.int64],
+    timestamp: datetime,
+    cache: dict[str, Option],
 ) -> OptionChain:
     where = f"{str(file)!r} snapshot {timestamp.isoformat()}"
     numbers = {c: _numbers(file, snap, c, rows, optional=False) for c in _REQUIRED_NUMBERS}
@@ -259,39 +264,33 @@ def _chain_from_rows(
             f"got {snap['option_type'].iloc[i]!r}"
         )
     names = snap["instrument_name"].str.strip().to_numpy(dtype=np.str_)
-    parsed: dict[str, Option] = {}
     options: list[Option] = []
-    for i, name in enumerate(names):
-        option = parsed.get(str(name))
+    for i, name in enumerate(names.tolist()):
+        option = cache.get(name)
         if option is None:
             try:
-                instrument = parse_instrument(str(name))
+                instrument = parse_instrument(name)
             except ValueError as exc:
                 raise MarketDataError(
                     f"{str(file)!r} row {int(rows[i]) + 1}: column instrument_name: {exc}"
                 ) from None
             if not isinstance(instrument, Option):
                 raise MarketDataError(
-                    f"{str(file)!r} row {int(rows[i]) + 1}: column instrument_name {str(name)!r} "
+                    f"{str(file)!r} row {int(rows[i]) + 1}: column instrument_name {name!r} "
                     "is not an option"
                 )
-            parsed[str(name)] = option = instrument
-        mismatch = _mismatch(option, coin, numbers["strike"][i], expiry[i], int(kind[i]))
-        if mismatch:
-            raise MarketDataError(
-                f"{str(file)!r} row {int(rows[i]) + 1}: instrument_name {str(name)!r} disagrees "
-                f"with column {mismatch}"
-            )
+            cache[name] = option = instrument
         options.append(option)
-    if len(parsed) != len(options):
+    _check_rows_match_names(file, rows, options, coin, numbers["strike"], expiry, kind)
+    if np.unique(names).size != names.size:
         seen: set[str] = set()
-        for i, name in enumerate(names):
-            if str(name) in seen:
+        for i, name in enumerate(names.tolist()):
+            if name in seen:
                 raise MarketDataError(
-                    f"{str(file)!r} row {int(rows[i]) + 1}: instrument {str(name)!r} appears twice "
+                    f"{str(file)!r} row {int(rows[i]) + 1}: instrument {name!r} appears twice "
                     "in one snapshot"
                 )
-            seen.add(str(name))
+            seen.add(name)
     t = years_between(to_datetime64(timestamp), expiry)
     return OptionChain(
         timestamp=timestamp,
@@ -317,16 +316,29 @@ def _chain_from_rows(
     )
 
 
-def _mismatch(option: Option, coin: str, strike: float, expiry: np.datetime64, kind: int) -> str:
-    if option.underlying != coin:
-        return f"currency ({coin})"
-    if option.strike != strike:
-        return f"strike ({strike:g})"
-    if to_datetime64(option.expiry) != expiry:
-        return f"expiry_datetime ({expiry})"
-    if int(option.kind) != kind:
-        return f"option_type ({OptionKind(kind).name.lower()})"
-    return ""
+def _check_rows_match_names(
+    file: Path,
+    rows: npt.NDArray[np.int64],
+    options: list[Option],
+    coin: str,
+    strike: FloatArray,
+    expiry: npt.NDArray[np.datetime64],
+    kind: npt.NDArray[np.int8],
+) -> None:
+    option_expiry = np.array([to_datetime64(o.expiry) for o in options], dtype=expiry.dtype)
+    checks = (
+        ("currency", np.array([o.underlying != coin for o in options], dtype=bool)),
+        ("strike", np.array([o.strike for o in options]) != strike),
+        ("expiry_datetime", option_expiry != expiry),
+        ("option_type", np.array([int(o.kind) for o in options]) != kind),
+    )
+    for column, bad in checks:
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise MarketDataError(
+                f"{str(file)!r} row {int(rows[i]) + 1}: instrument_name {options[i].name!r} "
+                f"disagrees with column {column}"
+            )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
