@@ -31,7 +31,11 @@ def sample_book() -> Book:
 def test_netted_sums_quantities_by_instrument_in_first_seen_order() -> None:
     instruments, quantities = sample_book().netted()
     assert [i.name for i in instruments] == [
-        "BTC-27MAR26-80000-C", "BTC-PERPETUAL", "ETH-PERPETUAL", "BTC-27MAR26-80000-P"]
+        "BTC-27MAR26-80000-C",
+        "BTC-PERPETUAL",
+        "ETH-PERPETUAL",
+        "BTC-27MAR26-80000-P",
+    ]
     np.testing.assert_array_equal(quantities, [1.5, -100.0, 30.0, 1.0])
     assert quantities.dtype == np.float64
 
@@ -80,7 +84,9 @@ def test_options_filter_and_added_leave_the_original_alone() -> None:
         ({"instrument": "BTC-PERPETUAL"}, "instrument"),
     ],
 )
-def test_bad_positions_are_rejected_naming_the_field(changes: dict[str, object], field: str) -> None:
+def test_bad_positions_are_rejected_naming_the_field(
+    changes: dict[str, object], field: str
+) -> None:
     fields: dict[str, object] = {"instrument": PERP, "quantity": 1.0}
     fields.update(changes)
     with pytest.raises(ValueError, match=field):

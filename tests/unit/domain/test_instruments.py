@@ -132,9 +132,16 @@ def test_inverse_perpetual_has_a_usd_face_value_and_coin_settlement() -> None:
 
 def test_linear_perpetual_settles_in_the_quote_currency() -> None:
     perp = Perpetual(
-        name="BTC_USDC-PERPETUAL", underlying="BTC", quote_currency="USDC",
-        margining=Margining.LINEAR, settlement_currency="USDC", margin_currency="USDC",
-        contract_size=1.0, contract_currency="BTC", tick_size=1.0, lot_size=0.001,
+        name="BTC_USDC-PERPETUAL",
+        underlying="BTC",
+        quote_currency="USDC",
+        margining=Margining.LINEAR,
+        settlement_currency="USDC",
+        margin_currency="USDC",
+        contract_size=1.0,
+        contract_currency="BTC",
+        tick_size=1.0,
+        lot_size=0.001,
     )
     assert perp.margining is Margining.LINEAR
     with pytest.raises(ValueError, match="settlement_currency"):
@@ -146,16 +153,24 @@ def test_linear_perpetual_settles_in_the_quote_currency() -> None:
 def test_future_requires_an_aware_expiry() -> None:
     with pytest.raises(ValueError, match="expiry"):
         Future(
-            name="BTC-27MAR26", underlying="BTC", quote_currency="USD",
-            margining=Margining.INVERSE, settlement_currency="BTC", margin_currency="BTC",
-            contract_size=10.0, contract_currency="USD", tick_size=0.5, lot_size=1.0,
+            name="BTC-27MAR26",
+            underlying="BTC",
+            quote_currency="USD",
+            margining=Margining.INVERSE,
+            settlement_currency="BTC",
+            margin_currency="BTC",
+            contract_size=10.0,
+            contract_currency="USD",
+            tick_size=0.5,
+            lot_size=1.0,
             expiry=datetime(2026, 3, 27, 8),
         )
 
 
 def test_spot_rejects_equal_currencies_and_has_linear_conventions() -> None:
-    spot = Spot(name="BTC_USDC", underlying="BTC", quote_currency="USDC", tick_size=1.0,
-                lot_size=0.0001)
+    spot = Spot(
+        name="BTC_USDC", underlying="BTC", quote_currency="USDC", tick_size=1.0, lot_size=0.0001
+    )
     assert spot.margining is Margining.LINEAR
     assert spot.settlement_currency == "USDC"
     assert expiry_of(spot) is None
@@ -166,7 +181,7 @@ def test_spot_rejects_equal_currencies_and_has_linear_conventions() -> None:
 def test_require_live_rejects_an_expired_instrument() -> None:
     option = inverse_option()
     require_live(option, EXPIRY - timedelta(seconds=1))
-    with pytest.raises(ValueError, match="BTC-27MAR26-80000-C.*expired"):
+    with pytest.raises(ValueError, match=r"BTC-27MAR26-80000-C.*expired"):
         require_live(option, EXPIRY)
     with pytest.raises(ValueError, match="as_of"):
         require_live(option, datetime(2026, 1, 1))
@@ -196,6 +211,7 @@ def test_domain_imports_numpy_only() -> None:
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'pandas', 'scipy', 'numba', 'matplotlib', 'QuantLib'}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -30,7 +30,9 @@ def quotes() -> dict[datetime, ForwardQuote]:
 
 
 class FlatSurface:
-    def implied_vol(self, strike: np.ndarray, expiry_t: np.ndarray, forward: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def implied_vol(
+        self, strike: np.ndarray, expiry_t: np.ndarray, forward: np.ndarray
+    ) -> np.ndarray:  # type: ignore[type-arg]
         return np.full(np.broadcast(strike, expiry_t, forward).shape, 0.5)
 
 
@@ -73,7 +75,8 @@ def test_time_to_expiry_act_365() -> None:
     expected = (MAR - NOW).total_seconds() / (365 * 86400)
     assert snap.time_to_expiry(MAR) == pytest.approx(expected, rel=1e-15)
     np.testing.assert_allclose(
-        snap.times_to_expiry(np.array([to_datetime64(MAR)])), [expected], rtol=1e-15)
+        snap.times_to_expiry(np.array([to_datetime64(MAR)])), [expected], rtol=1e-15
+    )
     with pytest.raises(ValueError, match="expiry in the past"):
         snap.time_to_expiry(NOW)
     with pytest.raises(ValueError, match="expiry in the past"):
@@ -103,15 +106,20 @@ def test_expired_forward_is_rejected() -> None:
         ({"surface": object()}, "surface"),
     ],
 )
-def test_bad_snapshot_data_is_rejected_naming_the_field(changes: dict[str, object], field: str) -> None:
+def test_bad_snapshot_data_is_rejected_naming_the_field(
+    changes: dict[str, object], field: str
+) -> None:
     with pytest.raises(ValueError, match=field):
         snapshot(**changes)
 
 
 @pytest.mark.parametrize(
     ("args", "field"),
-    [((MAR, 0.0, ForwardSource.PARITY), "forward"), ((MAR, 1.0, "parity"), "source"),
-     ((datetime(2026, 3, 27, 8), 1.0, ForwardSource.PARITY), "expiry")],
+    [
+        ((MAR, 0.0, ForwardSource.PARITY), "forward"),
+        ((MAR, 1.0, "parity"), "source"),
+        ((datetime(2026, 3, 27, 8), 1.0, ForwardSource.PARITY), "expiry"),
+    ],
 )
 def test_bad_forward_quote(args: tuple[object, object, object], field: str) -> None:
     with pytest.raises(ValueError, match=field):

@@ -32,7 +32,10 @@ def test_inverse_option_with_deribit_specs() -> None:
     assert (option.contract_size, option.tick_size, option.lot_size) == (1.0, 0.0001, 0.1)
     assert option.tick_steps == ((0.005, 0.0005),)
     assert (option.quote_currency, option.strike_currency, option.settlement_currency) == (
-        "BTC", "USD", "BTC")
+        "BTC",
+        "USD",
+        "BTC",
+    )
 
 
 def test_single_digit_day_and_put() -> None:
@@ -57,7 +60,10 @@ def test_linear_names() -> None:
     assert isinstance(perp, Perpetual)
     assert perp.margining is Margining.LINEAR
     assert (perp.quote_currency, perp.settlement_currency, perp.contract_currency) == (
-        "USDC", "USDC", "BTC")
+        "USDC",
+        "USDC",
+        "BTC",
+    )
     option = parse_instrument("BTC_USDC-27MAR26-80000-C")
     assert isinstance(option, Option)
     assert option.margining is Margining.LINEAR
@@ -100,7 +106,7 @@ def test_non_string_name_is_rejected() -> None:
 def test_expired_instrument_is_rejected_relative_to_as_of() -> None:
     expiry = datetime(2026, 1, 30, 8, tzinfo=UTC)
     assert isinstance(parse_instrument("BTC-30JAN26", as_of=expiry - timedelta(minutes=1)), Future)
-    with pytest.raises(ValueError, match="BTC-30JAN26-90000-C.*expired"):
+    with pytest.raises(ValueError, match=r"BTC-30JAN26-90000-C.*expired"):
         parse_instrument("BTC-30JAN26-90000-C", as_of=expiry)
     # Perpetuals never expire.
     parse_instrument("BTC-PERPETUAL", as_of=datetime(2100, 1, 1, tzinfo=UTC))

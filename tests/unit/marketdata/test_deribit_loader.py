@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.stats import norm
-from shared_data import shared_data
 
 from hedgekeeper.domain import Option, OptionKind, Perpetual
 from hedgekeeper.marketdata import (
@@ -23,6 +22,7 @@ from hedgekeeper.marketdata import (
     snapshots,
 )
 from hedgekeeper.marketdata.deribit import CHAIN_COLUMNS
+from shared_data import shared_data
 
 FIRST = datetime(2026, 1, 26, 4, 11, 38, tzinfo=UTC)
 SECOND = datetime(2026, 1, 26, 9, 27, 55, tzinfo=UTC)
@@ -143,7 +143,7 @@ def test_take_and_locate() -> None:
 
 
 def test_missing_file() -> None:
-    with pytest.raises(MarketDataError, match="nowhere.csv"):
+    with pytest.raises(MarketDataError, match=r"nowhere\.csv"):
         load_chain("nowhere.csv")
     with pytest.raises(MarketDataError, match="does not exist"):
         snapshots("nowhere.csv.gz")
@@ -154,7 +154,7 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     header = lines[0].split(",")
     drop = header.index("mark_price")
     cut = [",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines]
-    with pytest.raises(MarketDataError, match="lacks column.*mark_price"):
+    with pytest.raises(MarketDataError, match=r"lacks column.*mark_price"):
         load_chain(write(tmp_path, cut))
 
 
@@ -210,7 +210,9 @@ def test_empty_bid_is_allowed_but_a_bad_one_is_not(tmp_path: Path) -> None:
 
 def test_duplicate_instrument_in_a_snapshot(tmp_path: Path) -> None:
     lines = sample_lines()
-    with pytest.raises(MarketDataError, match="row 3: instrument 'BTC-6FEB26-100000-C' appears twice"):
+    with pytest.raises(
+        MarketDataError, match="row 3: instrument 'BTC-6FEB26-100000-C' appears twice"
+    ):
         load_chain(write(tmp_path, [*lines[:3], lines[1], *lines[3:]]))
 
 
@@ -236,7 +238,7 @@ def test_malformed_perp_row(tmp_path: Path) -> None:
     lines = sample_perp_path().read_text(encoding="utf-8").splitlines()
     with pytest.raises(MarketDataError, match="row 3: column perp_price"):
         load_perp_prices(write(tmp_path, with_cell(lines, 3, "perp_price", "n/a")))
-    with pytest.raises(MarketDataError, match="lacks column.*perp_price"):
+    with pytest.raises(MarketDataError, match=r"lacks column.*perp_price"):
         load_perp_prices(write(tmp_path, [line.rsplit(",", 2)[0] for line in lines]))
 
 
@@ -261,10 +263,14 @@ def test_positions_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (["instrument_name,quantity", "BTC-27MAR26-80000-C,two"],
-         "row 1: column quantity must be a finite number, got 'two'"),
-        (["instrument_name,quantity", "BTC-PERPETUAL,1", "BTC-FOO,1"],
-         "row 2: column instrument_name: instrument name 'BTC-FOO'"),
+        (
+            ["instrument_name,quantity", "BTC-27MAR26-80000-C,two"],
+            "row 1: column quantity must be a finite number, got 'two'",
+        ),
+        (
+            ["instrument_name,quantity", "BTC-PERPETUAL,1", "BTC-FOO,1"],
+            "row 2: column instrument_name: instrument name 'BTC-FOO'",
+        ),
         (["instrument_name,quantity", "BTC-PERPETUAL,nan"], "row 1: column quantity"),
         (["instrument_name,quantity", ",1"], "row 1: column instrument_name is empty"),
         (["instrument_name,quantity", "BTC-PERPETUAL,1,extra"], "row 1: more fields"),
@@ -279,11 +285,11 @@ def test_malformed_positions(tmp_path: Path, lines: list[str], message: str) -> 
 
 
 def test_positions_missing_file_and_expired_instrument(tmp_path: Path) -> None:
-    with pytest.raises(MarketDataError, match="positions file 'none.csv' does not exist"):
+    with pytest.raises(MarketDataError, match=r"positions file 'none\.csv' does not exist"):
         load_positions("none.csv")
     path = write(tmp_path, ["instrument_name,quantity", "BTC-26JAN26-80000-C,1"], "p.csv")
     load_positions(path)
-    with pytest.raises(MarketDataError, match="row 1: .*expired"):
+    with pytest.raises(MarketDataError, match=r"row 1: .*expired"):
         load_positions(path, as_of=FIRST + timedelta(hours=4))
 
 
