@@ -22,7 +22,8 @@ Per expiry, :func:`chain_forwards` takes the call/put pairs at the same strike w
 quotes (call and put bid and ask) all exist, looks at the ``2 n_strikes`` strikes nearest the
 money, keeps the ``n_strikes`` with the tightest quotes and takes the median of their parity
 forwards weighted by ``1 / dF**2``. Expiries without such a pair fall back to the
-venue's own listed underlying (Deribit's ``underlying`` column), and say so.
+venue's own listed underlying (Deribit's ``underlying`` column: the listed future of the
+expiry, or a synthetic forward), and say which.
 """
 
 from __future__ import annotations
@@ -118,11 +119,15 @@ class ChainForwards:
     forward : ndarray of float64
         The forward used, USD per coin.
     source : tuple of ForwardSource
-        ``PARITY`` or, without a usable call/put pair, ``LISTED_UNDERLYING``.
+        ``PARITY``; without a usable call/put pair, ``FUTURE`` when the venue's underlying of
+        the expiry is a listed future, else ``LISTED_UNDERLYING`` (Deribit's synthetic
+        ``SYN.`` forward).
     parity : ndarray of float64
         Median parity forward of the selected pairs (NaN if none).
     listed : ndarray of float64
         The venue's listed underlying of the expiry (median of Deribit's ``underlying``).
+    listed_name : tuple of str
+        What that underlying is: a future's name (``BTC-27MAR26``) or ``SYN.``-prefixed.
     n_pairs : ndarray of int64
         Pairs the parity median used.
     half_width : ndarray of float64
@@ -135,6 +140,7 @@ class ChainForwards:
     source: tuple[ForwardSource, ...]
     parity: FloatArray
     listed: FloatArray
+    listed_name: tuple[str, ...]
     n_pairs: IntArray
     half_width: FloatArray
 
@@ -174,12 +180,14 @@ def chain_forwards(chain: OptionChain, *, rate: float = 0.0, n_strikes: int = 6)
     n_pairs = np.zeros(m, dtype=np.int64)
     half_width = np.full(m, np.nan)
     sources: list[ForwardSource] = []
+    listed_names: list[str] = []
     two_sided = np.isfinite(chain.bid) & np.isfinite(chain.ask) & (chain.bid > 0.0)
     two_sided &= chain.ask >= chain.bid
     for j, expiry in enumerate(expiries):
         rows = np.flatnonzero(chain.expiry == expiry)
         t[j] = chain.t[rows[0]]
         listed[j] = float(np.median(chain.forward[rows]))
+        listed_names.append(str(chain.futures_name[rows[0]]))
         estimate, count, width = _expiry_parity(chain, rows, two_sided, rate_value, n_strikes)
         if count:
             parity[j], n_pairs[j], half_width[j] = estimate, count, width
@@ -187,7 +195,8 @@ def chain_forwards(chain: OptionChain, *, rate: float = 0.0, n_strikes: int = 6)
             sources.append(ForwardSource.PARITY)
         else:
             forward[j] = listed[j]
-            sources.append(ForwardSource.LISTED_UNDERLYING)
+            synthetic = listed_names[-1].startswith("SYN.") or not listed_names[-1]
+            sources.append(ForwardSource.LISTED_UNDERLYING if synthetic else ForwardSource.FUTURE)
     for array in (t, forward, parity, listed, n_pairs, half_width):
         array.setflags(write=False)
     return ChainForwards(
@@ -197,6 +206,7 @@ def chain_forwards(chain: OptionChain, *, rate: float = 0.0, n_strikes: int = 6)
         source=tuple(sources),
         parity=parity,
         listed=listed,
+        listed_name=tuple(listed_names),
         n_pairs=n_pairs,
         half_width=half_width,
     )

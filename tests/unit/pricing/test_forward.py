@@ -115,14 +115,19 @@ def test_parity_forwards_on_mids_agree_with_deribit_underlying(at: str | None) -
 
 def test_expiry_without_two_sided_pairs_falls_back_to_the_listed_underlying() -> None:
     chain = load_chain(sample_chain_path())
-    first = chain.expiry.min()
-    keep = ~((chain.expiry == first) & (chain.kind == -1))  # no puts: no parity pair
-    forwards = chain_forwards(chain.take(keep))
+    first = chain.expiry.min()  # 26JAN26: Deribit's underlying is the synthetic SYN.BTC-26JAN26
+    friday = np.datetime64("2026-01-30T08:00", "us")  # a listed future BTC-30JAN26
+    no_puts = ((chain.expiry == first) | (chain.expiry == friday)) & (chain.kind == -1)
+    forwards = chain_forwards(chain.take(~no_puts))
+    assert forwards.listed_name[0] == "SYN.BTC-26JAN26"
     assert forwards.source[0] is ForwardSource.LISTED_UNDERLYING
     assert forwards.forward[0] == forwards.listed[0]
     assert forwards.n_pairs[0] == 0
     assert np.isnan(forwards.parity[0])
     assert forwards.source[1] is ForwardSource.PARITY
+    assert forwards.listed_name[4] == "BTC-30JAN26"
+    assert forwards.source[4] is ForwardSource.FUTURE
+    assert forwards.forward[4] == forwards.listed[4]
 
 
 def test_bad_n_strikes() -> None:
