@@ -42,8 +42,9 @@ def weight_halfwidths(
 class WeightBand:
     """Rebalance a target-weight portfolio when any weight leaves its deviation band.
 
-    Rule (the "5/25" style band of e.g. Swedroe & Kizer, *The Only Guide to Alternative
-    Investments*, 2008; Daryanani, "Opportunistic rebalancing", J. Financial Planning 2008):
+    Rule (tolerance bands as in the "5/25" rule popularised by L. Swedroe, and G. Daryanani
+    (2008), "Opportunistic rebalancing: a new paradigm for wealth managers", Journal of
+    Financial Planning 21(1)):
     asset ``i`` has half-width ``h_i = min(absolute, relative * |w*_i|)`` (whichever of the two
     are given); fire when ``|w_i - w*_i| > h_i`` for some ``i``.
 
