@@ -294,6 +294,14 @@ class PolicyView:
             raise ValueError(f"view.options is required by {policy} but was not given")
         return self.options
 
+    def spot_or_one(self) -> FloatArray:
+        """``spot`` with non-finite or non-positive entries replaced by 1.0 (USD).
+
+        For computing on elements that are refused anyway without tripping validation or
+        floating-point warnings; never use the result of a refused element.
+        """
+        return np.where(np.isfinite(self.spot) & (self.spot > 0.0), self.spot, 1.0)
+
     def target_delta_or_zero(self) -> FloatArray:
         """``target_delta``, or zeros when it was not given (coin)."""
         if self.target_delta is None:

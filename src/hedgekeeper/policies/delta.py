@@ -13,7 +13,6 @@ from hedgekeeper.policies._decision import (
     max_age,
     positive,
     present,
-    safe,
     screen,
 )
 from hedgekeeper.policies.base import HedgeTarget, PolicyView, Reason
@@ -49,7 +48,7 @@ class DeltaBand:
     def decide(self, view: PolicyView) -> HedgeTarget | None:
         """Fire where net delta is outside ``target ± halfwidth``."""
         refusal = screen(view, "DeltaBand", self.max_data_age, present(view, ("target_delta",)))
-        width = halfwidth_in_coin(self.halfwidth, self.unit, safe(view.spot))
+        width = halfwidth_in_coin(self.halfwidth, self.unit, view.spot_or_one())
         outside, band = delta_band_target(
             view.net_delta, view.target_delta_or_zero(), width, self.hedge_to
         )

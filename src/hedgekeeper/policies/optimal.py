@@ -378,7 +378,12 @@ class WhalleyWilmottBand:
             refusal = _model_refusal(refusal, ok & np.isfinite(tau))
             tau = safe(tau, 0.0)
         half = whalley_wilmott_halfwidth(
-            safe(view.spot), gamma, self.cost, self.risk_aversion, _rate(view), np.maximum(tau, 0.0)
+            view.spot_or_one(),
+            gamma,
+            self.cost,
+            self.risk_aversion,
+            _rate(view),
+            np.maximum(tau, 0.0),
         )
         outside, band = delta_band_target(
             view.net_delta, view.target_delta_or_zero(), half, self.hedge_to
@@ -434,7 +439,7 @@ class ZakamoulineBand:
         weight = np.abs(legs.quantity * gamma)
         tau = _gamma_weighted(legs.expiry, weight, used)
         sigma = _gamma_weighted(legs.vol, weight, used)
-        spot = safe(view.spot)
+        spot = view.spot_or_one()
         rate = _rate(view)
         good = ok & np.isfinite(tau) & np.isfinite(sigma) & (tau > 0) & (sigma > 0)
         tau, sigma = np.where(good, tau, 1.0), np.where(good, sigma, 1.0)

@@ -96,7 +96,7 @@ class VolRegimeBand:
         )
         regime = self.regime(safe(view.require(self.signal, owner), 0.0))
         width = halfwidth_in_coin(
-            np.asarray(self.halfwidths)[regime], self.unit, safe(view.spot)
+            np.asarray(self.halfwidths)[regime], self.unit, view.spot_or_one()
         )
         outside, band = delta_band_target(
             view.net_delta, view.target_delta_or_zero(), width, self.hedge_to

@@ -183,6 +183,20 @@ def test_nan_input_is_refused(name: str, field: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bad_spot", [0.0, -50_000.0, np.inf])
+def test_nonpositive_or_infinite_spot_is_refused(name: str, bad_spot: float) -> None:
+    view = rich_view()
+    policy = EXAMPLES[name].build()
+    decision = policy.decide(view)
+    assert decision is not None
+    row = int(np.flatnonzero(decision.rebalance)[0])
+    spot = np.array(view.spot)
+    spot[row] = bad_spot
+    dirty = dataclasses.replace(view, spot=spot)
+    _assert_refused_only(policy, view, dirty, row, Reason.REFUSED_NAN)
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("how", ["old", "missing"])
 def test_stale_input_is_refused(name: str, how: str) -> None:
     view = rich_view()
