@@ -15,6 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _DISABLED = os.environ.get("HEDGEKEEPER_DISABLE_NUMBA", "").strip() not in ("", "0")
 
+_numba: Any
 try:
     if _DISABLED:
         raise ImportError("numba disabled by HEDGEKEEPER_DISABLE_NUMBA")
