@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(
-    os.environ.get("HEDGEKEEPER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    os.environ.get(
+        "HEDGEKEEPER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
 )
 
 

@@ -35,9 +35,7 @@ def as_kind(value: object, name: str = "kind") -> KindArray:
             word = item.decode() if isinstance(item, bytes) else str(item)
             code = _KIND_WORDS.get(word.strip().lower())
             if code is None:
-                raise ValueError(
-                    f"{name} must be 'call'/'put', 'c'/'p' or +1/-1, got {item!r}"
-                )
+                raise ValueError(f"{name} must be 'call'/'put', 'c'/'p' or +1/-1, got {item!r}")
             out[i] = code
         return out.reshape(array.shape)
     if array.dtype.kind in ("i", "u", "b") or (

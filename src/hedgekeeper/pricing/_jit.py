@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - exercised with HEDGEKEEPER_DISABLE_NUM
 
 
 def njit(func: F) -> F:
-    """Compile ``func`` in nopython mode with ``cache=True``, or return it unchanged without numba."""
+    """Compile ``func`` with numba (nopython, ``cache=True``), or return it unchanged."""
     if _numba is None:
         return func
     compiled: F = _numba.njit(cache=True, fastmath=False, nogil=True)(func)
