@@ -38,6 +38,8 @@ Departures from ``py_lets_be_rational`` (each restores Jäckel's C++ or guards a
 * ``d2f > -SQRT_DBL_MAX < SQRT_DBL_MAX`` (a Python chained comparison) is the intended
   ``-SQRT_DBL_MAX < d2f < SQRT_DBL_MAX``;
 * the middle-segment loop bisects when the vega underflows instead of dividing by zero;
+* after Jäckel's two Householder steps, further steps (at most 16 in all) are taken only while
+  the last step exceeded 1e-6 of the volatility, which happens only for |x| > 500 and s > 20;
 * ``log(0)``, ``exp`` overflow and divisions by zero, which raise in plain Python and under
   numba's Python error model, are guarded so the kernels never raise on a float input.
 
@@ -96,6 +98,11 @@ TWO_PI_OVER_SQRT_TWENTY_SEVEN = 1.2091995761561452337293855050947704881893774987
 PI_OVER_SIX = 0.523598775598298873077107230546583814032861566563
 
 IMPLIED_VOLATILITY_MAXIMUM_ITERATIONS = 2
+# Safety net beyond Jäckel's two iterations: keep iterating (up to this many in all) while the
+# last Householder step exceeded SLOW_CONVERGENCE_STEP * s, i.e. while fourth-order convergence
+# has not yet set in. Only extreme inputs (|x| > 500 with s > 20) ever get there.
+IMPLIED_VOLATILITY_SAFETY_ITERATIONS = 16
+SLOW_CONVERGENCE_STEP = 1e-6
 ASYMPTOTIC_EXPANSION_ACCURACY_THRESHOLD = -10.0
 SMALL_T_EXPANSION_OF_NORMALIZED_BLACK_THRESHOLD = 2.0 * SIXTEENTH_ROOT_DBL_EPSILON
 
@@ -790,6 +797,13 @@ def _inverse_f_upper_map(f: float) -> float:
 
 
 @njit
+def _keep_iterating(iterations: int, n_iterations: int, ds: float, s: float) -> bool:
+    if iterations < n_iterations:
+        return abs(ds) > DBL_EPSILON * s
+    return iterations < IMPLIED_VOLATILITY_SAFETY_ITERATIONS and abs(ds) > SLOW_CONVERGENCE_STEP * s
+
+
+@njit
 def _lower_segment_householder(
     beta: float, x: float, b_max: float, s: float, s_left: float, s_right: float, n_iterations: int
 ) -> float:
@@ -804,7 +818,7 @@ def _lower_segment_householder(
     ds_previous = 0.0
     ln_beta = _log(beta)
     inv_ln_beta = 1.0 / ln_beta if ln_beta != 0.0 else 0.0
-    while iterations < n_iterations and abs(ds) > DBL_EPSILON * s:
+    while _keep_iterating(iterations, n_iterations, ds, s):
         if ds * ds_previous < 0.0:
             direction_reversal_count += 1
         if iterations > 0 and (direction_reversal_count == 3 or not (s_left < s < s_right)):
@@ -858,7 +872,7 @@ def _upper_segment_householder(
     direction_reversal_count = 0
     ds = -DBL_MAX
     ds_previous = 0.0
-    while iterations < n_iterations and abs(ds) > DBL_EPSILON * s:
+    while _keep_iterating(iterations, n_iterations, ds, s):
         if ds * ds_previous < 0.0:
             direction_reversal_count += 1
         if iterations > 0 and (direction_reversal_count == 3 or not (s_left < s < s_right)):
@@ -904,7 +918,7 @@ def _middle_segment_householder(
     direction_reversal_count = 0
     ds = -DBL_MAX
     ds_previous = 0.0
-    while iterations < n_iterations and abs(ds) > DBL_EPSILON * s:
+    while _keep_iterating(iterations, n_iterations, ds, s):
         if ds * ds_previous < 0.0:
             direction_reversal_count += 1
         if iterations > 0 and (direction_reversal_count == 3 or not (s_left < s < s_right)):
@@ -1023,8 +1037,9 @@ def _normalised_black_kernel(
     theta_step: int,
 ) -> None:
     for i in range(out.shape[0]):
-        xi = x[i * x_step]
-        si = s[i * s_step]
+        # float(): plain Python floats without numba (IEEE overflow to inf, no numpy warnings).
+        xi = float(x[i * x_step])
+        si = float(s[i * s_step])
         if not (math.isfinite(xi) and si >= 0.0 and math.isfinite(si)):
             out[i] = NAN
         else:
@@ -1115,14 +1130,15 @@ def implied_vol_kernel(
     status_out: StatusArray,
 ) -> None:
     # Inputs are flat; an input of one element has step 0 (broadcast), a full one step 1.
+    # float(): plain Python floats without numba (IEEE overflow to inf, no numpy warnings).
     for i in range(vol_out.shape[0]):
         vol, status = _implied_vol_one(
-            price[i * steps[0]],
-            underlying[i * steps[1]],
-            strike[i * steps[2]],
-            t[i * steps[3]],
-            rate[i * steps[4]],
-            div_yield[i * steps[5]],
+            float(price[i * steps[0]]),
+            float(underlying[i * steps[1]]),
+            float(strike[i * steps[2]]),
+            float(t[i * steps[3]]),
+            float(rate[i * steps[4]]),
+            float(div_yield[i * steps[5]]),
             float(theta[i * steps[6]]),
             model,
         )
