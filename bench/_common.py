@@ -93,6 +93,39 @@ def best_of(
     )
 
 
+def best_of_interleaved(
+    funcs: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1
+) -> dict[str, Timing]:
+    """Like :func:`best_of` for several callables, timed in rounds (one call of each per round).
+
+    On a shared machine the load changes from second to second; interleaving exposes every
+    contender to the same conditions, so the ratios of the minima are far steadier than when
+    each callable's repeats run back to back.
+    """
+    for _ in range(warmup):
+        for func in funcs.values():
+            func()
+    runs: dict[str, list[float]] = {name: [] for name in funcs}
+    cpu: dict[str, float] = dict.fromkeys(funcs, 0.0)
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            cpu0 = time.process_time()
+            t0 = time.perf_counter()
+            func()
+            runs[name].append(time.perf_counter() - t0)
+            cpu[name] += time.process_time() - cpu0
+    out: dict[str, Timing] = {}
+    for name, times in runs.items():
+        ordered = sorted(times)
+        out[name] = Timing(
+            best_s=ordered[0],
+            median_s=ordered[len(ordered) // 2],
+            runs_s=times,
+            cpu_per_wall=cpu[name] / max(sum(times), 1e-12),
+        )
+    return out
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from _common import SINGLE_THREAD_ENV, Timing, best_of, pin_single_thread
+from _common import SINGLE_THREAD_ENV, Timing, best_of, best_of_interleaved, pin_single_thread
 
 pin_single_thread()
 
@@ -48,6 +48,9 @@ REPEATS = 5
 PRICE_TOL = 1e-8  # |a - b| <= PRICE_TOL * max(1, |b|) for price, delta, gamma, vega
 IV_TOL = 1e-6  # max |implied vol - true vol| allowed (book, well-posed part; tails set)
 FIRST_CALL_TARGET_S = 0.5
+# A timed call that got less than this share of a core waited for other processes (a shared
+# machine): its figure is flagged in the summary.
+CONTENDED_BELOW = 0.9
 
 
 @dataclass(frozen=True)
@@ -546,22 +549,21 @@ def _timed(
     n: int,
     repeats: int,
 ) -> dict[str, Timing]:
-    timings: dict[str, Timing] = {}
+    """Full-book runners are timed interleaved (round by round); subset runners one by one."""
+    full = {name: func for name, (func, covered) in runners.items() if covered >= n}
+    timings = best_of_interleaved(full, repeats=repeats, warmup=0)  # the checks warmed them up
     for name, (func, covered) in runners.items():
-        slow = covered < n
-        timings[name] = best_of(
-            func,
-            repeats=max(2, repeats // 2) if slow else repeats,
-            warmup=0 if slow else 1,  # the check already ran it once
-            scale=n / covered,
-        )
+        if covered < n:
+            timings[name] = best_of(func, repeats=max(2, repeats // 2), warmup=0, scale=n / covered)
+    for name, (_, covered) in runners.items():
+        timing = timings[name]
         print(
-            f"  timed {name:34s} {timings[name].scaled_s:9.4f} s"
-            + (f" (on {covered:,} options, x{n / covered:.0f})" if slow else "")
+            f"  timed {name:34s} {timing.scaled_s:9.4f} s  cpu/wall {timing.cpu_per_wall:4.2f}"
+            + (f" (on {covered:,} options, x{n / covered:.0f})" if covered < n else "")
             + ("" if accepted.get(name, False) else "  [answers did NOT agree]"),
             flush=True,
         )
-    return timings
+    return {name: timings[name] for name in runners}
 
 
 def bench_greeks(book: Book, repeats: int) -> tuple[dict[str, Any], Outputs | None]:
@@ -651,6 +653,11 @@ def _fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def _contended(row: dict[str, Any]) -> str:
+    ratio = row["timing"]["cpu_per_wall"]
+    return f"  [contended: cpu/wall {ratio:.2f}]" if ratio < CONTENDED_BELOW else ""
+
+
 def summarise(res: dict[str, Any]) -> list[str]:
     lines = [f"pricing bench: book of {res['book_size']:,} options, one thread"]
     lines.append("(a) price+delta+gamma+vega               seconds   speedup")
@@ -662,6 +669,7 @@ def summarise(res: dict[str, Any]) -> list[str]:
         )
         if not row["answers_agree"]:
             note += "  ANSWERS DISAGREE"
+        note += _contended(row)
         lines.append(
             f"    {name:34s} {row['seconds_for_book']:9.4f}  "
             f"{_fmt_ratio(row['hedgekeeper_speedup']):>8s}{note}"
@@ -684,6 +692,7 @@ def summarise(res: dict[str, Any]) -> list[str]:
         )
         if not acc["ok"]:
             note += f"  {acc['wrong_over_tol']:,} WRONG"
+        note += _contended(row)
         lines.append(
             f"    {name:34s} {row['seconds_for_book']:9.4f}  {shown:>8s}"
             f"   {acc['max_abs_vol_error']:.2e}{note}"
