@@ -62,8 +62,9 @@ def make_book(n_options: int, seed: int = SEED) -> tuple[Any, Any, dict[str, flo
         forward = snapshot.forward(expiry)
         moneyness = np.log(chain.strike[rows] / forward)
         order = np.argsort(moneyness)
-        smiles.append((forward, snapshot.time_to_expiry(expiry), moneyness[order],
-                       chain.mark_iv[rows][order]))
+        smiles.append(
+            (forward, snapshot.time_to_expiry(expiry), moneyness[order], chain.mark_iv[rows][order])
+        )
     positions: dict[str, Position] = {}
     vols: dict[str, float] = {}
     while len(positions) < n_options:
@@ -122,12 +123,22 @@ def quantlib_runner(arrays: Any) -> Any:
 
     spot_factors = (1.0 + DEFAULT_SPOT_SHOCKS).tolist()
     vol_factors = (1.0 + DEFAULT_VOL_SHOCKS).tolist()
-    rows = list(zip(
-        arrays.product.tolist(), arrays.inverse.tolist(), arrays.option_kind.tolist(),
-        arrays.strike.tolist(), arrays.expiry_years.tolist(), arrays.forward.tolist(),
-        arrays.vol.tolist(), arrays.quantity.tolist(), arrays.contract_size.tolist(),
-        arrays.spot.tolist(), arrays.bucket, strict=True,
-    ))
+    rows = list(
+        zip(
+            arrays.product.tolist(),
+            arrays.inverse.tolist(),
+            arrays.option_kind.tolist(),
+            arrays.strike.tolist(),
+            arrays.expiry_years.tolist(),
+            arrays.forward.tolist(),
+            arrays.vol.tolist(),
+            arrays.quantity.tolist(),
+            arrays.contract_size.tolist(),
+            arrays.spot.tolist(),
+            arrays.bucket,
+            strict=True,
+        )
+    )
     call, put = ql.Option.Call, ql.Option.Put
     m, k = len(spot_factors), len(vol_factors)
 
@@ -167,8 +178,15 @@ def quantlib_runner(arrays: Any) -> Any:
                     row[j] += weight * (
                         ql.BlackCalculator(payoff, shocked, vol * g * sqrt_t, 1.0).value() - price
                     )
-        return {"value": value, "delta_coin": delta_coin, "gamma": gamma, "vega": vega,
-                "theta": theta, "vega_by_expiry": vega_by_expiry, "grid": np.array(grid)}
+        return {
+            "value": value,
+            "delta_coin": delta_coin,
+            "gamma": gamma,
+            "vega": vega,
+            "theta": theta,
+            "vega_by_expiry": vega_by_expiry,
+            "grid": np.array(grid),
+        }
 
     return run
 
@@ -207,10 +225,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ours_run = hedgekeeper_runner(arrays)
     ours = best_of(ours_run, repeats=args.repeats)
     res: dict[str, Any] = {
-        "book_options": args.n, "positions": n_positions, "seed": SEED,
-        "grid": [21, 11], "repeats": args.repeats,
-        "hedgekeeper": {"timing": ours.as_dict(), "seconds_for_book": ours.best_s,
-                        "book_to_arrays": flatten.as_dict()},
+        "book_options": args.n,
+        "positions": n_positions,
+        "seed": SEED,
+        "grid": [21, 11],
+        "repeats": args.repeats,
+        "hedgekeeper": {
+            "timing": ours.as_dict(),
+            "seconds_for_book": ours.best_s,
+            "book_to_arrays": flatten.as_dict(),
+        },
         "target_s": TARGET_S,
     }
 
@@ -231,8 +255,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         scale = n_positions / len(rows)
         timing: Timing = best_of(ql_run, repeats=max(1, min(args.repeats, 3)), scale=scale)
         res["quantlib"] = {
-            "positions_timed": len(rows), "scale": scale, "timing": timing.as_dict(),
-            "seconds_for_book": timing.scaled_s, "max_relative_difference": errors,
+            "positions_timed": len(rows),
+            "scale": scale,
+            "timing": timing.as_dict(),
+            "seconds_for_book": timing.scaled_s,
+            "max_relative_difference": errors,
             "answers_agree": agree,
             "hedgekeeper_speedup": timing.scaled_s / ours.best_s if agree else None,
         }
@@ -250,9 +277,27 @@ def _take(arrays: Any, rows: Any) -> Any:
         value = getattr(arrays, name)
         return tuple(value[int(i)] for i in rows) if isinstance(value, tuple) else value[rows]
 
-    return PositionArrays(**{name: pick(name) for name in (
-        "instrument_name", "underlying", "bucket", "product", "inverse", "option_kind", "strike",
-        "expiry_years", "forward", "vol", "rate", "quantity", "contract_size", "spot")})
+    return PositionArrays(
+        **{
+            name: pick(name)
+            for name in (
+                "instrument_name",
+                "underlying",
+                "bucket",
+                "product",
+                "inverse",
+                "option_kind",
+                "strike",
+                "expiry_years",
+                "forward",
+                "vol",
+                "rate",
+                "quantity",
+                "contract_size",
+                "spot",
+            )
+        }
+    )
 
 
 def summarise(res: dict[str, Any]) -> list[str]:

@@ -44,32 +44,50 @@ def test_default_book_reproduces_deribit_marks(at: str | None, timestamp: str) -
     assert report["timestamp"] == timestamp
     rows = pd.DataFrame(report["instruments"]).set_index("instrument_name")
     deribit = deribit_rows(timestamp)
-    assert sorted(rows.index) == sorted(deribit.index)      # one of every option
+    assert sorted(rows.index) == sorted(deribit.index)  # one of every option
     assert (rows["quantity"] == 1.0).all()
     deribit = deribit.loc[rows.index]
     assert np.median(np.abs(rows["price_coin"] - deribit["mark_price"])) <= 2e-5
     assert np.median(np.abs(rows["delta"] - deribit["delta"])) <= 2e-3
     np.testing.assert_allclose(rows["iv"], deribit["implied_volatility"])
-    np.testing.assert_allclose(rows["delta_premium_adjusted"],
-                               rows["delta"] - rows["price_coin"], rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(rows["price_usd"], rows["price_coin"] * rows["forward"],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        rows["delta_premium_adjusted"], rows["delta"] - rows["price_coin"], rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(rows["price_usd"], rows["price_coin"] * rows["forward"], rtol=1e-12)
 
 
 def test_json_totals_units_and_scenario_grid() -> None:
     report = run_json()
     totals = report["totals"]
     rows = pd.DataFrame(report["instruments"])
-    for key in ("delta_coin", "delta_usd", "gamma", "cash_gamma_usd_per_1pct",
-                "cash_gamma_coin_per_1pct", "vega", "vega_by_expiry", "theta", "value"):
+    for key in (
+        "delta_coin",
+        "delta_usd",
+        "gamma",
+        "cash_gamma_usd_per_1pct",
+        "cash_gamma_coin_per_1pct",
+        "vega",
+        "vega_by_expiry",
+        "theta",
+        "value",
+    ):
         assert key in totals
         assert f"totals.{key}" in report["units"]
-    for key in ("price_coin", "price_usd", "iv", "delta", "delta_premium_adjusted", "gamma",
-                "vega", "theta"):
+    for key in (
+        "price_coin",
+        "price_usd",
+        "iv",
+        "delta",
+        "delta_premium_adjusted",
+        "gamma",
+        "vega",
+        "theta",
+    ):
         assert key in report["units"]
     # USD numeraire: book Greeks are the quantity-weighted per-contract Greeks.
     assert totals["delta_coin"] == pytest.approx(
-        (rows["quantity"] * rows["contract_delta_coin"]).sum(), rel=1e-9)
+        (rows["quantity"] * rows["contract_delta_coin"]).sum(), rel=1e-9
+    )
     assert totals["vega"] == pytest.approx((rows["quantity"] * rows["vega"]).sum(), rel=1e-9)
     assert totals["theta"] == pytest.approx((rows["quantity"] * rows["theta"]).sum(), rel=1e-9)
     assert totals["vega"] == pytest.approx(sum(totals["vega_by_expiry"].values()), rel=1e-9)
@@ -87,32 +105,41 @@ def test_json_totals_units_and_scenario_grid() -> None:
 
 
 def test_positions_with_perpetual_and_future_in_both_numeraires(tmp_path: Path) -> None:
-    positions = write_positions(tmp_path, (
-        "instrument_name,quantity\n"
-        "BTC-27MAR26-80000-C,10\n"
-        "BTC-27MAR26-90000-P,-5\n"
-        "BTC-PERPETUAL,-30000\n"
-        "BTC-27MAR26,2000\n"
-    ))
+    positions = write_positions(
+        tmp_path,
+        (
+            "instrument_name,quantity\n"
+            "BTC-27MAR26-80000-C,10\n"
+            "BTC-27MAR26-90000-P,-5\n"
+            "BTC-PERPETUAL,-30000\n"
+            "BTC-27MAR26,2000\n"
+        ),
+    )
     usd = run_json("--positions", positions, "--perp-prices", str(sample_perp_path()))
     coin = run_json("--positions", positions, "--numeraire", "coin")
     rows = {row["instrument_name"]: row for row in usd["instruments"]}
-    assert list(rows) == ["BTC-27MAR26-80000-C", "BTC-27MAR26-90000-P", "BTC-PERPETUAL",
-                          "BTC-27MAR26"]
+    assert list(rows) == [
+        "BTC-27MAR26-80000-C",
+        "BTC-27MAR26-90000-P",
+        "BTC-PERPETUAL",
+        "BTC-27MAR26",
+    ]
     perp = rows["BTC-PERPETUAL"]
     assert perp["delta"] == 1.0
     assert perp["delta_premium_adjusted"] == pytest.approx(1.0)
-    assert perp["price_usd"] == 87_395.5              # the sample's perpetual price
+    assert perp["price_usd"] == 87_395.5  # the sample's perpetual price
     assert perp["price_coin"] is None
     assert perp["iv"] is None
-    assert perp["contract_delta_usd"] == pytest.approx(10.0)   # 10 USD face value
+    assert perp["contract_delta_usd"] == pytest.approx(10.0)  # 10 USD face value
     assert rows["BTC-27MAR26"]["forward"] == rows["BTC-27MAR26-80000-C"]["forward"]
     # Coin numeraire: inverse options count their premium-adjusted delta, the perpetual N/F.
     coin_rows = {row["instrument_name"]: row for row in coin["instruments"]}
-    expected = (10 * coin_rows["BTC-27MAR26-80000-C"]["delta_premium_adjusted"]
-                - 5 * coin_rows["BTC-27MAR26-90000-P"]["delta_premium_adjusted"]
-                - 30000 * 10 / coin_rows["BTC-PERPETUAL"]["forward"]
-                + 2000 * 10 / coin_rows["BTC-27MAR26"]["forward"])
+    expected = (
+        10 * coin_rows["BTC-27MAR26-80000-C"]["delta_premium_adjusted"]
+        - 5 * coin_rows["BTC-27MAR26-90000-P"]["delta_premium_adjusted"]
+        - 30000 * 10 / coin_rows["BTC-PERPETUAL"]["forward"]
+        + 2000 * 10 / coin_rows["BTC-27MAR26"]["forward"]
+    )
     assert coin["totals"]["delta_coin"] == pytest.approx(expected, rel=1e-9)
     assert coin["numeraire"] == "coin"
     assert [b["bucket"] for b in usd["totals"]["buckets"]] == ["perpetual", "2026-03-27"]
@@ -130,8 +157,11 @@ def test_table_output(tmp_path: Path) -> None:
     ("positions", "extra", "message"),
     [
         (None, ["--chain", "/nonexistent/chain.csv.gz"], "does not exist"),
-        ("instrument_name,quantity\nBTC-27MAR26-12345-C,1\n", [],
-         "'BTC-27MAR26-12345-C' is not in the chain"),
+        (
+            "instrument_name,quantity\nBTC-27MAR26-12345-C,1\n",
+            [],
+            "'BTC-27MAR26-12345-C' is not in the chain",
+        ),
         ("instrument_name,quantity\nBTC-NOPE,1\n", [], "row 1: column instrument_name"),
         ("instrument_name,quantity\nBTC-PERPETUAL,lots\n", [], "column quantity must be"),
         ("instrument_name,qty\nBTC-PERPETUAL,1\n", [], "lacks column(s) quantity"),
@@ -157,8 +187,9 @@ def test_user_errors_give_one_line_and_exit_2(
 
 
 def test_missing_positions_file_is_an_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["exposure", "--chain", CHAIN, "--positions",
-                                 str(tmp_path / "absent.csv")])
+    result = runner.invoke(
+        app, ["exposure", "--chain", CHAIN, "--positions", str(tmp_path / "absent.csv")]
+    )
     assert result.exit_code == 2
     assert "positions file" in result.stderr
 
@@ -168,7 +199,10 @@ def test_real_subprocess_json() -> None:
     assert executable is not None, "the hedgekeeper console script is not installed"
     done = subprocess.run(
         [executable, "exposure", "--chain", CHAIN, "--json"],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

@@ -27,8 +27,9 @@ def books(draw: st.DrawFn) -> PositionArrays:
     vols = draw(st.lists(floats(0.2, 1.2), min_size=n, max_size=n))
     kinds = draw(st.lists(st.sampled_from([1, -1]), min_size=n, max_size=n))
     inverse = draw(st.lists(st.booleans(), min_size=n, max_size=n))
-    quantity = draw(st.lists(floats(-50, 50).filter(lambda q: abs(q) > 0.1), min_size=n,
-                             max_size=n))
+    quantity = draw(
+        st.lists(floats(-50, 50).filter(lambda q: abs(q) > 0.1), min_size=n, max_size=n)
+    )
     perp = draw(floats(-5_000.0, 5_000.0))
     forward = SPOT * np.exp(np.array(basis) * np.array(years))
     strike = forward * np.exp(np.array(moneyness) * np.sqrt(years))
@@ -54,11 +55,12 @@ def books(draw: st.DrawFn) -> PositionArrays:
 @given(book=books(), numeraire=st.sampled_from(["usd", "coin"]))
 def test_delta_and_gamma_are_derivatives_of_the_grid(book: PositionArrays, numeraire: str) -> None:
     h = 1e-4
-    pnl = scenario_grid(book, spot_shocks=[-h, 0.0, h], vol_shocks=[0.0],
-                        numeraire=numeraire).pnl[:, 0]
+    pnl = scenario_grid(book, spot_shocks=[-h, 0.0, h], vol_shocks=[0.0], numeraire=numeraire).pnl[
+        :, 0
+    ]
     result = exposure(book, numeraire)
     totals = result.by_underlying
-    first = (pnl[2] - pnl[0]) / (2 * h)       # dV / d ln S
+    first = (pnl[2] - pnl[0]) / (2 * h)  # dV / d ln S
     second = (pnl[2] - 2 * pnl[1] + pnl[0]) / h**2
     # Rounding floor of the differences: a 1000 ulp of the gross book value (no offsetting).
     noise = 1e3 * np.finfo(float).eps * (np.abs(result.per_position.value).sum() + 1.0)
@@ -78,9 +80,15 @@ def test_delta_and_gamma_are_derivatives_of_the_grid(book: PositionArrays, numer
 @given(book=books(), numeraire=st.sampled_from(["usd", "coin"]))
 def test_book_totals_are_the_sum_of_buckets(book: PositionArrays, numeraire: str) -> None:
     result = exposure(book, numeraire)
-    for name in ("value", "delta_coin", "gamma_coin_per_usd", "vega_per_vol_point",
-                 "theta_per_day"):
+    for name in (
+        "value",
+        "delta_coin",
+        "gamma_coin_per_usd",
+        "vega_per_vol_point",
+        "theta_per_day",
+    ):
         total = getattr(result.by_underlying, name)[0]
-        np.testing.assert_allclose(getattr(result.by_bucket, name).sum(), total,
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            getattr(result.by_bucket, name).sum(), total, rtol=1e-10, atol=1e-12
+        )
     assert result.by_bucket.label[0] == "BTC perpetual"

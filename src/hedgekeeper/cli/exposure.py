@@ -34,37 +34,54 @@ if TYPE_CHECKING:
 
 UNITS: dict[str, str] = {
     "quantity": "contracts (options: 1 coin each; inverse perpetual/future: contract_size USD)",
-    "price_coin": "coin per contract (inverse option: Black-76 USD price / forward, Deribit's "
-                  "mark_price); null for perpetuals and futures (no premium)",
+    "price_coin": (
+        "coin per contract (inverse option: Black-76 USD price / forward, Deribit's "
+        "mark_price); null for perpetuals and futures (no premium)"
+    ),
     "price_usd": "USD per contract for options; USD per coin (the instrument's price) otherwise",
     "iv": "implied volatility used, fraction (Deribit mark IV)",
     "forward": "USD per coin: the expiry's forward, the perpetual's price, or the index",
-    "delta": "Black forward delta dC/dF per coin of underlying (Deribit's delta column; per "
-             "contract for options); 1 for perpetuals, futures and spot",
-    "delta_premium_adjusted": "coin-numeraire delta per coin of underlying: delta - price_coin "
-                              "for an inverse option (the coin-margined hedge delta)",
-    "contract_delta_coin": "spot delta of one contract in USD terms, coin (forwards move with "
-                           "spot): delta * F / S for an option, contract_size / S for an "
-                           "inverse perpetual",
+    "delta": (
+        "Black forward delta dC/dF per coin of underlying (Deribit's delta column; per contract"
+        " for options); 1 for perpetuals, futures and spot"
+    ),
+    "delta_premium_adjusted": (
+        "coin-numeraire delta per coin of underlying: delta - price_coin for an inverse option "
+        "(the coin-margined hedge delta)"
+    ),
+    "contract_delta_coin": (
+        "spot delta of one contract in USD terms, coin (forwards move with spot): delta * F / S"
+        " for an option, contract_size / S for an inverse perpetual"
+    ),
     "contract_delta_usd": "S * contract_delta_coin, USD per contract",
     "gamma": "Black d2C/dF2 per contract, coin per USD",
     "vega": "USD per vol point per contract",
     "theta": "USD per calendar day per contract",
-    "totals.value": "book value in the numeraire (option premiums; futures are marked to "
-                    "market at 0)",
-    "totals.delta_coin": "coin: dV/dS (usd numeraire) or S dV/dS (coin numeraire), spot and "
-                         "forwards moving together",
+    "expiry_bucket": "expiry date (UTC, 08:00 settlement), 'perpetual' or 'spot'",
+    "contract_size": "coin per contract (options, linear), USD face value (inverse futures)",
+    "totals.spot": "index, USD per coin",
+    "totals.value": (
+        "book value in the numeraire (option premiums; futures are marked to market at 0)"
+    ),
+    "totals.delta_coin": (
+        "coin: dV/dS (usd numeraire) or S dV/dS (coin numeraire), spot and forwards moving together"
+    ),
     "totals.delta_usd": "USD: S * delta_coin",
     "totals.gamma": "coin per USD: d delta_coin / dS",
-    "totals.cash_gamma_usd_per_1pct": "USD: change of delta_coin for a +1 % spot move, valued "
-                                      "at S: 0.01 * S^2 * gamma",
-    "totals.cash_gamma_coin_per_1pct": "coin: change of delta_coin for a +1 % spot move, "
-                                       "0.01 * S * gamma",
+    "totals.cash_gamma_usd_per_1pct": (
+        "USD: change of delta_coin for a +1 % spot move, valued at S: 0.01 * S^2 * gamma"
+    ),
+    "totals.cash_gamma_coin_per_1pct": (
+        "coin: change of delta_coin for a +1 % spot move, 0.01 * S * gamma"
+    ),
     "totals.vega": "numeraire per vol point (all implied vols + 0.01)",
     "totals.vega_by_expiry": "numeraire per vol point, per expiry bucket",
     "totals.theta": "numeraire per calendar day",
-    "totals.scenario.pnl": "numeraire; rows: spot_shocks (relative, forwards move with spot), "
-                           "columns: vol_shocks (relative); full Black-76 revaluation",
+    "totals.buckets": "the totals' fields per expiry bucket, in the same units",
+    "totals.scenario.pnl": (
+        "numeraire; rows: spot_shocks (relative, forwards move with spot), columns: vol_shocks "
+        "(relative); full Black-76 revaluation"
+    ),
 }
 
 
@@ -105,28 +122,31 @@ def _check_options_listed(book: Book, snapshot: MarketSnapshot, chain_path: Path
             )
 
 
-def _report(result: Exposure, grid: ScenarioGrid, snapshot: MarketSnapshot,
-            chain_path: Path) -> dict[str, Any]:
+def _report(
+    result: Exposure, grid: ScenarioGrid, snapshot: MarketSnapshot, chain_path: Path
+) -> dict[str, Any]:
     positions, contract = result.positions, result.contract
     rows = []
     for i, name in enumerate(positions.instrument_name):
-        rows.append({
-            "instrument_name": name,
-            "quantity": float(positions.quantity[i]),
-            "price_coin": _finite_or_none(contract.price_coin[i]),
-            "price_usd": float(contract.price_usd[i]),
-            "iv": _finite_or_none(contract.iv[i]),
-            "delta": float(contract.delta[i]),
-            "delta_premium_adjusted": float(contract.delta_premium_adjusted[i]),
-            "gamma": float(contract.gamma[i]),
-            "vega": float(contract.vega[i]),
-            "theta": float(contract.theta[i]),
-            "contract_delta_coin": float(contract.delta_coin[i]),
-            "contract_delta_usd": float(contract.delta_usd[i]),
-            "forward": float(positions.forward[i]),
-            "expiry_bucket": positions.bucket[i],
-            "contract_size": float(positions.contract_size[i]),
-        })
+        rows.append(
+            {
+                "instrument_name": name,
+                "quantity": float(positions.quantity[i]),
+                "price_coin": _finite_or_none(contract.price_coin[i]),
+                "price_usd": float(contract.price_usd[i]),
+                "iv": _finite_or_none(contract.iv[i]),
+                "delta": float(contract.delta[i]),
+                "delta_premium_adjusted": float(contract.delta_premium_adjusted[i]),
+                "gamma": float(contract.gamma[i]),
+                "vega": float(contract.vega[i]),
+                "theta": float(contract.theta[i]),
+                "contract_delta_coin": float(contract.delta_coin[i]),
+                "contract_delta_usd": float(contract.delta_usd[i]),
+                "forward": float(positions.forward[i]),
+                "expiry_bucket": positions.bucket[i],
+                "contract_size": float(positions.contract_size[i]),
+            }
+        )
     total = result.by_underlying
     buckets = result.by_bucket
     bucket_rows = [
@@ -155,8 +175,11 @@ def _report(result: Exposure, grid: ScenarioGrid, snapshot: MarketSnapshot,
         "cash_gamma_usd_per_1pct": float(total.cash_gamma_usd_per_1pct[0]),
         "cash_gamma_coin_per_1pct": float(total.cash_gamma_coin_per_1pct[0]),
         "vega": float(total.vega_per_vol_point[0]),
-        "vega_by_expiry": {row["bucket"]: row["vega"] for row in bucket_rows
-                           if row["bucket"] not in ("spot", "perpetual")},
+        "vega_by_expiry": {
+            row["bucket"]: row["vega"]
+            for row in bucket_rows
+            if row["bucket"] not in ("spot", "perpetual")
+        },
         "theta": float(total.theta_per_day[0]),
         "buckets": bucket_rows,
         "scenario": {
@@ -208,19 +231,37 @@ def _print_tables(report: dict[str, Any]) -> None:
         highlight=False,
     )
     if len(report["instruments"]) <= 40:
-        instruments = Table(title="Per contract (Deribit units: vega USD/vol pt, theta USD/day)",
-                            title_justify="left")
-        for header in ("instrument", "qty", "price coin", "iv", "delta", "delta p.a.", "gamma",
-                       "vega", "theta"):
-            instruments.add_column(header, justify="left" if header == "instrument" else "right",
-                                   no_wrap=header == "instrument")
+        instruments = Table(
+            title="Per contract (Deribit units: vega USD/vol pt, theta USD/day)",
+            title_justify="left",
+        )
+        for header in (
+            "instrument",
+            "qty",
+            "price coin",
+            "iv",
+            "delta",
+            "delta p.a.",
+            "gamma",
+            "vega",
+            "theta",
+        ):
+            instruments.add_column(
+                header,
+                justify="left" if header == "instrument" else "right",
+                no_wrap=header == "instrument",
+            )
         for row in report["instruments"]:
             instruments.add_row(
-                row["instrument_name"], f"{row['quantity']:g}",
+                row["instrument_name"],
+                f"{row['quantity']:g}",
                 "-" if row["price_coin"] is None else f"{row['price_coin']:.5f}",
                 "-" if row["iv"] is None else f"{row['iv']:.1%}",
-                f"{row['delta']:.4f}", f"{row['delta_premium_adjusted']:.4f}",
-                f"{row['gamma']:.2e}", _short(row["vega"]), _short(row["theta"]),
+                f"{row['delta']:.4f}",
+                f"{row['delta_premium_adjusted']:.4f}",
+                f"{row['gamma']:.2e}",
+                _short(row["vega"]),
+                _short(row["theta"]),
             )
         console.print(instruments)
     buckets = Table(
@@ -228,13 +269,17 @@ def _print_tables(report: dict[str, Any]) -> None:
         title_justify="left",
     )
     for header in ("bucket", "value", "delta coin", "delta USD", "cash gamma", "vega", "theta"):
-        buckets.add_column(header, justify="left" if header == "bucket" else "right",
-                           no_wrap=True)
+        buckets.add_column(header, justify="left" if header == "bucket" else "right", no_wrap=True)
 
     def add(label: str, row: dict[str, Any], style: str | None = None) -> None:
         buckets.add_row(
-            label, _short(row["value"]), f"{row['delta_coin']:,.4f}", _short(row["delta_usd"]),
-            _short(row["cash_gamma_usd_per_1pct"]), _short(row["vega"]), _short(row["theta"]),
+            label,
+            _short(row["value"]),
+            f"{row['delta_coin']:,.4f}",
+            _short(row["delta_usd"]),
+            _short(row["cash_gamma_usd_per_1pct"]),
+            _short(row["vega"]),
+            _short(row["theta"]),
             style=style,
         )
 
@@ -248,14 +293,18 @@ def _print_tables(report: dict[str, Any]) -> None:
     n_spot, n_vol = len(scenario["spot_shocks"]), len(scenario["vol_shocks"])
     spot_rows = sorted({0, n_spot - 1, n_spot // 2, *range(0, n_spot, max(1, n_spot // 10))})
     vol_columns = sorted({0, n_vol - 1, n_vol // 2, *range(0, n_vol, max(1, n_vol // 5))})
-    grid = Table(title=f"Scenario P&L in {unit} (full revaluation): spot shock x vol shock",
-                 title_justify="left")
+    grid = Table(
+        title=f"Scenario P&L in {unit} (full revaluation): spot shock x vol shock",
+        title_justify="left",
+    )
     grid.add_column("spot / vol", justify="right", no_wrap=True, min_width=10)
     for j in vol_columns:
         grid.add_column(f"{scenario['vol_shocks'][j]:+.0%}", justify="right", no_wrap=True)
     for i in spot_rows:
-        grid.add_row(f"{scenario['spot_shocks'][i]:+.0%}",
-                     *(_short(scenario["pnl"][i][j]) for j in vol_columns))
+        grid.add_row(
+            f"{scenario['spot_shocks'][i]:+.0%}",
+            *(_short(scenario["pnl"][i][j]) for j in vol_columns),
+        )
     console.print(grid)
     worst = scenario["worst"]
     console.print(
@@ -266,28 +315,52 @@ def _print_tables(report: dict[str, Any]) -> None:
 
 
 def exposure(
-    chain: Annotated[Path, typer.Option(
-        "--chain", help="Deribit option chain CSV(.gz) (the shared/data or bundled sample format).",
-        show_default=False,
-    )],
-    at: Annotated[str | None, typer.Option(
-        "--at", help="Snapshot time (ISO-8601, UTC if no offset); the nearest is used. "
-                     "Default: the first snapshot.",
-    )] = None,
-    positions: Annotated[Path | None, typer.Option(
-        "--positions", help="CSV with columns instrument_name,quantity (Deribit names, "
-                            "contracts). Default: one long contract of every option.",
-    )] = None,
-    numeraire: Annotated[str, typer.Option(
-        "--numeraire", help="Measure value, P&L and Greeks in usd or coin.",
-    )] = "usd",
-    perp_prices: Annotated[Path | None, typer.Option(
-        "--perp-prices", help="Perpetual prices at snapshot times (deribit_perp_at_option_"
-                              "snapshots format); default: perpetuals at the index.",
-    )] = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one JSON object (instruments, totals, scenario grid, units).",
-    )] = False,
+    chain: Annotated[
+        Path,
+        typer.Option(
+            "--chain",
+            help="Deribit option chain CSV(.gz) (the shared/data or bundled sample format).",
+            show_default=False,
+        ),
+    ],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Snapshot time (ISO-8601, UTC if no offset); the nearest is used. "
+            "Default: the first snapshot.",
+        ),
+    ] = None,
+    positions: Annotated[
+        Path | None,
+        typer.Option(
+            "--positions",
+            help="CSV with columns instrument_name,quantity (Deribit names, "
+            "contracts). Default: one long contract of every option.",
+        ),
+    ] = None,
+    numeraire: Annotated[
+        str,
+        typer.Option(
+            "--numeraire",
+            help="Measure value, P&L and Greeks in usd or coin.",
+        ),
+    ] = "usd",
+    perp_prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--perp-prices",
+            help="Perpetual prices at snapshot times (deribit_perp_at_option_"
+            "snapshots format); default: perpetuals at the index.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (instruments, totals, scenario grid, units).",
+        ),
+    ] = False,
 ) -> None:
     """Greeks per contract, per expiry bucket and for the book, and a spot x vol scenario grid."""
     from hedgekeeper.pricing.exposure import check_numeraire, position_arrays

@@ -29,13 +29,29 @@ def reference_black76_price(forward, strike, t, vol, kind):
 
 
 def book() -> PositionArrays:
-    names = ("BTC-27MAR26-80000-C", "BTC-27MAR26-90000-P", "BTC-6FEB26-95000-C",
-             "BTC_USDC-27MAR26-85000-P", "BTC-PERPETUAL", "BTC_USDC-PERPETUAL", "BTC-27MAR26",
-             "BTC_USDC")
+    names = (
+        "BTC-27MAR26-80000-C",
+        "BTC-27MAR26-90000-P",
+        "BTC-6FEB26-95000-C",
+        "BTC_USDC-27MAR26-85000-P",
+        "BTC-PERPETUAL",
+        "BTC_USDC-PERPETUAL",
+        "BTC-27MAR26",
+        "BTC_USDC",
+    )
     return PositionArrays(
-        instrument_name=names, underlying=("BTC",) * 8,
-        bucket=("2026-03-27", "2026-03-27", "2026-02-06", "2026-03-27", "perpetual", "perpetual",
-                "2026-03-27", "spot"),
+        instrument_name=names,
+        underlying=("BTC",) * 8,
+        bucket=(
+            "2026-03-27",
+            "2026-03-27",
+            "2026-02-06",
+            "2026-03-27",
+            "perpetual",
+            "perpetual",
+            "2026-03-27",
+            "spot",
+        ),
         product=[PRODUCT_OPTION] * 4 + [PRODUCT_FUTURE] * 3 + [PRODUCT_SPOT],
         inverse=[True, True, True, False, True, False, True, False],
         option_kind=[1, -1, 1, -1, 0, 0, 0, 0],
@@ -50,8 +66,9 @@ def book() -> PositionArrays:
     )
 
 
-def reference_pnl(positions: PositionArrays, spot_shock: float, vol_shock: float,
-                  numeraire: str) -> float:
+def reference_pnl(
+    positions: PositionArrays, spot_shock: float, vol_shock: float, numeraire: str
+) -> float:
     """P&L written out position by position (independent of the package)."""
     f_factor, v_factor = 1 + spot_shock, 1 + vol_shock
     index0, index1 = SPOT, SPOT * f_factor
@@ -109,19 +126,20 @@ def test_grid_is_a_full_revaluation(numeraire: str) -> None:
 def test_exposure_agrees_with_finite_differences_of_the_grid(numeraire: str) -> None:
     positions = book()
     h = 1e-4
-    grid = scenario_grid(positions, spot_shocks=[-h, 0.0, h], vol_shocks=[-h, 0.0, h],
-                         numeraire=numeraire)
+    grid = scenario_grid(
+        positions, spot_shocks=[-h, 0.0, h], vol_shocks=[-h, 0.0, h], numeraire=numeraire
+    )
     down, mid, up = grid.pnl[:, 1]
     assert mid == pytest.approx(0.0, abs=1e-9)
     totals = exposure(positions, numeraire).by_underlying.row("BTC")
-    per_move = (up - down) / (2 * h)                 # dV/d(ln S) at the centre
-    second = (up - 2 * mid + down) / h**2            # S^2 V''
+    per_move = (up - down) / (2 * h)  # dV/d(ln S) at the centre
+    second = (up - 2 * mid + down) / h**2  # S^2 V''
     if numeraire == "usd":
         delta_coin = per_move / SPOT
         gamma = second / SPOT**2
     else:
         delta_coin = per_move
-        gamma = (per_move + second) / SPOT            # d(S W')/dS = W' + S W''
+        gamma = (per_move + second) / SPOT  # d(S W')/dS = W' + S W''
     assert totals["delta_coin"] == pytest.approx(delta_coin, rel=1e-6)
     assert totals["gamma_coin_per_usd"] == pytest.approx(gamma, rel=1e-4)
     # Relative vol shock: dV/dv = sum of vega (per 1.00 vol) * vol.
@@ -133,15 +151,26 @@ def test_exposure_agrees_with_finite_differences_of_the_grid(numeraire: str) -> 
 
 def test_spot_coins_make_usd_pnl_but_no_coin_pnl() -> None:
     spot_only = PositionArrays(
-        instrument_name=("BTC_USDC",), underlying=("BTC",), bucket=("spot",),
-        product=[PRODUCT_SPOT], inverse=[False], option_kind=[0], strike=[np.nan],
-        expiry_years=[np.nan], forward=[SPOT], vol=[np.nan], rate=[0.0], quantity=[2.0],
-        contract_size=[1.0], spot=[SPOT],
+        instrument_name=("BTC_USDC",),
+        underlying=("BTC",),
+        bucket=("spot",),
+        product=[PRODUCT_SPOT],
+        inverse=[False],
+        option_kind=[0],
+        strike=[np.nan],
+        expiry_years=[np.nan],
+        forward=[SPOT],
+        vol=[np.nan],
+        rate=[0.0],
+        quantity=[2.0],
+        contract_size=[1.0],
+        spot=[SPOT],
     )
     usd = scenario_grid(spot_only, numeraire="usd")
     coin = scenario_grid(spot_only, numeraire="coin")
-    np.testing.assert_allclose(usd.pnl, 2.0 * SPOT * usd.spot_shocks[:, None] * np.ones((1, 11)),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        usd.pnl, 2.0 * SPOT * usd.spot_shocks[:, None] * np.ones((1, 11)), rtol=1e-12
+    )
     np.testing.assert_array_equal(coin.pnl, 0.0)
 
 
