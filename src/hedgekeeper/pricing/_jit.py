@@ -33,3 +33,16 @@ def njit(func: F) -> F:
         return func
     compiled: F = _numba.njit(cache=True, fastmath=False, nogil=True)(func)
     return compiled
+
+
+def njit_vectorize(func: F) -> F:
+    """Like :func:`njit`, with numpy's float error model (``x / 0.0`` gives inf/nan, never raises).
+
+    Python's error model puts a ZeroDivisionError check on every division, which stops LLVM from
+    vectorising (SIMD) a loop that divides; numeric kernels that handle inf/nan themselves use
+    this one. Helpers they call must use it too.
+    """
+    if _numba is None:
+        return func
+    compiled: F = _numba.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")(func)
+    return compiled
