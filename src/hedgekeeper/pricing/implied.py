@@ -39,7 +39,8 @@ class IVStatus(IntEnum):
     """Price below the discounted intrinsic value (negative prices included): no vol exists."""
     ABOVE_MAXIMUM = lbr.STATUS_ABOVE_MAXIMUM
     """Price at or above the no-arbitrage upper bound (discounted forward for a call,
-    discounted strike for a put): no finite vol exists."""
+    discounted strike for a put), or within 4 ulps below it: no finite vol exists (or none
+    that the price can pin down)."""
     NO_TIME_VALUE = lbr.STATUS_NO_TIME_VALUE
     """Price equals the intrinsic value within floating-point rounding (a zero out-of-the-money
     price, or an in-the-money time value of at most 4 ulps of the price): the vol is not

@@ -122,9 +122,10 @@ STATUS_ZERO_EXPIRY = 5
 STATUS_NOT_CONVERGED = 6
 
 # Time value (in units of the normalised price) at or below which an in-the-money price is
-# treated as equal to its intrinsic value: the ITM price, the intrinsic value and the
-# normalisation each carry about one rounding, so a smaller time value is noise.
-TIME_VALUE_ROUNDING_ULPS = 4.0
+# treated as equal to its intrinsic value, and distance below the upper bound within which a
+# price counts as at the bound: the price, the bound and the normalisation each carry about
+# one rounding, so anything closer is noise.
+ROUNDING_ULPS = 4.0
 
 MODEL_BLACK76 = 0
 MODEL_BLACK_SCHOLES = 1
@@ -507,9 +508,10 @@ def _convex_control_parameter_fit_right(
 
 
 @njit
-def _intrinsic_in_the_money(y: float, exp_half_y: float, exp_minus_half_y: float) -> float:
-    # exp(y/2) - exp(-y/2) for y > 0 given both exponentials; Taylor series where they cancel.
-    # The factor 98 comes from the last coefficient: (92897280)^(1/4) = 98.17.
+def _intrinsic_in_the_money(y: float) -> float:
+    # exp(y/2) - exp(-y/2) for y > 0, as expm1(y/2) - expm1(-y/2): two terms of opposite sign,
+    # so no cancellation (about 1.5 ulp). The Taylor series below 98 eps^(1/4) is Jäckel's; its
+    # factor 98 comes from the last coefficient, (92897280)^(1/4) = 98.17.
     y2 = y * y
     if y2 < 98.0 * FOURTH_ROOT_DBL_EPSILON:
         return y * (
@@ -520,16 +522,19 @@ def _intrinsic_in_the_money(y: float, exp_half_y: float, exp_minus_half_y: float
                 + y2 * ((1.0 / 1920.0) + y2 * ((1.0 / 322560.0) + (1.0 / 92897280.0) * y2))
             )
         )
-    return max(exp_half_y - exp_minus_half_y, 0.0)
+    half_y = 0.5 * y
+    if half_y > EXP_ARG_MAX:
+        return INF
+    return math.expm1(half_y) - math.expm1(-half_y)
 
 
 @njit
 def normalised_intrinsic(x: float, theta: float) -> float:
-    """Normalised intrinsic value ``max(theta (exp(x/2) - exp(-x/2)), 0)``, exact near x = 0."""
+    """Normalised intrinsic value ``max(theta (exp(x/2) - exp(-x/2)), 0)``, accurate near x = 0."""
     y = theta * x
     if y <= 0.0:
         return 0.0
-    return _intrinsic_in_the_money(y, _exp(0.5 * y), _exp(-0.5 * y))
+    return _intrinsic_in_the_money(y)
 
 
 @njit
@@ -1074,11 +1079,20 @@ def _implied_vol_one(
         return NAN, STATUS_BELOW_INTRINSIC
     # Log-moneyness x = ln(F/K) and the normalised price beta = e^{rt} price / sqrt(F K); for
     # Black-Scholes F = S e^{(r-q)t}, folded into the exponents rather than formed explicitly.
+    # Near the money ln(F/K) = log1p((F - K)/K) with F - K exact (Sterbenz), so that x and the
+    # intrinsic value keep full relative accuracy; log(F/K) would carry an absolute error of
+    # eps, i.e. tens of ulps of a short-dated near-the-money price.
+    ratio = underlying / strike
+    if 0.5 <= ratio <= 2.0:
+        x = math.log1p((underlying - strike) / strike)
+    elif DBL_MIN <= ratio <= DBL_MAX:
+        x = math.log(ratio)
+    else:
+        x = math.log(underlying) - math.log(strike)
     if model == MODEL_BLACK_SCHOLES:
-        x = _log(underlying / strike) + (rate - div_yield) * t
+        x += (rate - div_yield) * t
         scale = _exp(0.5 * (rate + div_yield) * t) / (math.sqrt(underlying) * math.sqrt(strike))
     else:
-        x = _log(underlying / strike)
         scale = _exp(rate * t) / (math.sqrt(underlying) * math.sqrt(strike))
     beta = price * scale
     if not (math.isfinite(x) and math.isfinite(beta)):
@@ -1087,20 +1101,19 @@ def _implied_vol_one(
     # is worth less than F, a put less than K) and exp(-y/2) that of the OTM option.
     y = theta * x
     exp_half_y = _exp(0.5 * y)
-    exp_minus_half_y = _div(1.0, exp_half_y)
-    if beta >= exp_half_y:
+    if beta >= exp_half_y * (1.0 - ROUNDING_ULPS * DBL_EPSILON):
         return NAN, STATUS_ABOVE_MAXIMUM
     if y > 0.0:
         # In the money: subtract the intrinsic value (put-call parity), solve for the OTM option.
-        time_value = beta - _intrinsic_in_the_money(y, exp_half_y, exp_minus_half_y)
-        if abs(time_value) <= TIME_VALUE_ROUNDING_ULPS * DBL_EPSILON * beta:
+        time_value = beta - _intrinsic_in_the_money(y)
+        if abs(time_value) <= ROUNDING_ULPS * DBL_EPSILON * beta:
             return NAN, STATUS_NO_TIME_VALUE
         if time_value < 0.0:
             return NAN, STATUS_BELOW_INTRINSIC
-        if time_value >= exp_minus_half_y:
+        b_max = _exp(-0.5 * y)
+        if time_value >= b_max:
             return NAN, STATUS_ABOVE_MAXIMUM
         beta = time_value
-        b_max = exp_minus_half_y
     else:
         b_max = exp_half_y
     if beta <= 0.0:
