@@ -1,13 +1,18 @@
 """The ``hedgekeeper`` command line: a thin shell over the pure core.
 
-Each command lives in its own module under ``hedgekeeper.cli`` and is registered here. Errors a
-user can cause (a missing file, a malformed row, an unknown instrument) are reported as one clear
-line with exit code 2 (see :mod:`hedgekeeper.cli._errors`).
+Each command lives in its own module under ``hedgekeeper.cli`` and is registered here; the
+modules import the heavy parts of the package inside the command functions, so ``--help`` stays
+fast. Errors a user can cause (a missing file, a malformed row, an unknown instrument) are
+reported as one clear line with exit code 2 (see :mod:`hedgekeeper.cli._errors`).
 """
 
 from __future__ import annotations
 
 import typer
+
+from hedgekeeper.cli.demo import demo as _demo
+from hedgekeeper.cli.exposure import exposure as _exposure
+from hedgekeeper.cli.surface import surface as _surface
 
 app = typer.Typer(
     name="hedgekeeper",
@@ -20,22 +25,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.command("demo")(_demo)
+app.command("exposure")(_exposure)
+app.command("surface")(_surface)
+
 
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-from hedgekeeper.cli.exposure import exposure as _exposure  # noqa: E402  (lazy inside)
-
-app.command("exposure")(_exposure)
-
-
-@app.callback()
-def _commands() -> None:
-    """Keep ``hedgekeeper <command>`` a command group even while only one command exists."""
-
-
-from hedgekeeper.cli.surface import surface as _surface  # noqa: E402  (lazy inside)
-
-app.command("surface")(_surface)

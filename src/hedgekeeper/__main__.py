@@ -1,0 +1,5 @@
+"""``python -m hedgekeeper`` runs the command line."""
+
+from hedgekeeper.cli import main
+
+main()
