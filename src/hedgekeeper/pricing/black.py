@@ -89,6 +89,9 @@ _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _N_OUTPUTS = 8
+# vol sqrt(t) below this counts as 0 (its reciprocal must not overflow); the at-the-money time
+# value it drops, about 0.4 F s, is below 1e-300 F.
+_MIN_STD_DEV = 1e-300
 _BLOCK = 1024  # options per block in the kernel; scalar inputs are spread over one block
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
@@ -380,7 +383,7 @@ def _black_kernel(
             f = und * growth
             sqrt_t = math.sqrt(tt)
             s = sig * sqrt_t
-            smooth = (s > 0.0) & (f > 0.0) & (k > 0.0) & (f < math.inf)
+            smooth = (s >= _MIN_STD_DEV) & (f > 0.0) & (k > 0.0) & (f < math.inf)
             # Lanes that take the intrinsic-value branch compute on harmless stand-ins.
             s_ = s if smooth else 1.0
             f_ = f if smooth else 1.0
@@ -501,7 +504,7 @@ def _black_numpy(
         f = underlying * growth
         sqrt_t = np.sqrt(t)
         s = vol * sqrt_t
-        smooth = (s > 0.0) & (f > 0.0) & (strike > 0.0) & (f < np.inf)
+        smooth = (s >= _MIN_STD_DEV) & (f > 0.0) & (strike > 0.0) & (f < np.inf)
         s_ = np.where(smooth, s, 1.0)
         f_ = np.where(smooth, f, 1.0)
         k_ = np.where(smooth, strike, 1.0)

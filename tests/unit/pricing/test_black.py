@@ -229,6 +229,15 @@ def test_vanishing_time_is_finite_and_tends_to_intrinsic(t: float) -> None:
     assert g.delta[1] == pytest.approx(0.5, abs=1e-3)
 
 
+def test_subnormal_std_dev_counts_as_zero() -> None:
+    # vol sqrt(t) = 1e-324 would make 1/s overflow; below 1e-300 the option is deterministic.
+    g = black_scholes([1e-200, 1.0], [1e-200, 1.0], 1e-216, 0.0, 1e-216, "call")
+    for name in GREEKS:
+        assert np.all(np.isfinite(getattr(g, name))), name
+    np.testing.assert_array_equal(g.price, 0.0)
+    np.testing.assert_array_equal(g.delta, 0.5)
+
+
 def test_huge_vol_tends_to_the_forward() -> None:
     g = black76(100.0, 100.0, 10.0, 0.0, 100.0, "call")
     assert g.price == pytest.approx(100.0, rel=1e-12)
