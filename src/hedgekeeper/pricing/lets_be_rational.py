@@ -111,6 +111,12 @@ MAXIMUM_RATIONAL_CUBIC_CONTROL_PARAMETER_VALUE = 2.0 / (DBL_EPSILON * DBL_EPSILO
 
 NORM_CDF_ASYMPTOTIC_EXPANSION_FIRST_THRESHOLD = -10.0
 NORM_CDF_ASYMPTOTIC_EXPANSION_SECOND_THRESHOLD = -1.0 / SQRT_DBL_EPSILON
+LN_INVERSE_NORM_CDF_TAIL = math.log(0.075)  # AS 241 switches to its tail forms below u = 0.075
+
+# Below this normalised price the lowest segment of the initial guess and its iteration work
+# with ln(beta) (given by the caller from the unnormalised price) rather than beta, so that
+# normalised prices in or below the subnormal range keep full accuracy.
+LOG_DOMAIN_BETA = 1e-270
 
 # Status codes of the batch kernel; hedgekeeper.pricing.implied.IVStatus mirrors them.
 STATUS_OK = 0
@@ -338,7 +344,14 @@ def inverse_norm_cdf(u: float) -> float:
         den = ((den * r + 6.8718700749205790830e2) * r + 4.2313330701600911252e1) * r + 1.0
         return q * num / den
     r = u if q < 0.0 else 1.0 - u
-    r = math.sqrt(-math.log(r))
+    ret = _inverse_norm_cdf_tail(math.sqrt(-math.log(r)))
+    return -ret if q < 0.0 else ret
+
+
+@njit
+def _inverse_norm_cdf_tail(r: float) -> float:
+    # |Phi^-1(p)| for p = min(u, 1-u) < 0.075, given r = sqrt(-ln p) (AS 241, second and third
+    # approximations).
     if r < 5.0:
         r -= 1.6
         num = 7.74545014278341407640e-4 * r + 2.27238449892691845833e-2
@@ -361,8 +374,15 @@ def inverse_norm_cdf(u: float) -> float:
         den = (((den * r + 1.84631831751005468180e-5) * r + 7.86869131145613259100e-4) * r
                + 1.48753612908506148525e-2)
         den = ((den * r + 1.36929880922735805310e-1) * r + 5.99832206555887937690e-1) * r + 1.0
-    ret = num / den
-    return -ret if q < 0.0 else ret
+    return num / den
+
+
+@njit
+def _inverse_norm_cdf_from_log(ln_u: float) -> float:
+    # Phi^-1(u) from ln(u), for u as small as the logarithm allows (no underflow of u itself).
+    if ln_u > LN_INVERSE_NORM_CDF_TAIL:
+        return inverse_norm_cdf(math.exp(ln_u))
+    return -_inverse_norm_cdf_tail(math.sqrt(-ln_u))
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,8 +571,8 @@ def normalised_vega(x: float, s: float) -> float:
 
 
 @njit
-def _asymptotic_expansion_of_normalised_black_call(h: float, t: float, e_ht: float) -> float:
-    # b = exp(-(h^2+t^2)/2)/sqrt(2 pi) * (t/r) * A(h,t), r = (h+t)(h-t), for h < -10:
+def _asymptotic_expansion_of_normalised_black_call(h: float, t: float) -> float:
+    # b / exp(-(h^2+t^2)/2) = (t/r) A(h,t) / sqrt(2 pi), r = (h+t)(h-t), for h < -10:
     # 17th order expansion of A in q = (h/r)^2 with e = (t/h)^2 (Jäckel 2015, eq. (2.13)-(2.17)).
     e = (t / h) * (t / h)
     r = (h + t) * (h - t)
@@ -625,13 +645,12 @@ def _asymptotic_expansion_of_normalised_black_call(h: float, t: float, e_ht: flo
             ))))
         )))))
     ))))
-    b = ONE_OVER_SQRT_TWO_PI * e_ht * (t / r) * asymptotic_expansion_sum
-    return abs(max(b, 0.0))
+    return abs(max(ONE_OVER_SQRT_TWO_PI * (t / r) * asymptotic_expansion_sum, 0.0))
 
 
 @njit
-def _small_t_expansion_of_normalised_black_call(h: float, t: float, e_ht: float) -> float:
-    # b = exp(-(h^2+t^2)/2)/sqrt(2 pi) * [Y(h+t) - Y(h-t)], Y(z) = Phi(z)/phi(z), expanded to
+def _small_t_expansion_of_normalised_black_call(h: float, t: float) -> float:
+    # b / exp(-(h^2+t^2)/2) = [Y(h+t) - Y(h-t)] / sqrt(2 pi), Y(z) = Phi(z)/phi(z), expanded to
     # twelfth order in t for t < 2 eps^(1/16) (Jäckel 2015, eq. (2.21)-(2.22)).
     # a := 1 + h Y(h) with Y(h) = sqrt(pi/2) erfcx(-h/sqrt 2).
     a = 1.0 + h * (0.5 * SQRT_TWO_PI) * erfcx_cody(-ONE_OVER_SQRT_TWO * h)
@@ -660,8 +679,7 @@ def _small_t_expansion_of_normalised_black_call(h: float, t: float, e_ht: float)
         )))
     ) * w / 6227020800.0
     expansion = 2.0 * t * (a + w * (c1 + w * (c2 + w * (c3 + w * (c4 + w * (c5 + c6))))))
-    b = ONE_OVER_SQRT_TWO_PI * e_ht * expansion
-    return abs(max(b, 0.0))
+    return abs(max(ONE_OVER_SQRT_TWO_PI * expansion, 0.0))
 
 
 @njit
@@ -690,40 +708,71 @@ def _normalised_black_call_using_erfcx_complement(
 
 
 @njit
-def _normalised_black_call_using_erfcx(h: float, t: float, e_ht: float) -> float:
-    # b = exp(-(h^2+t^2)/2)/2 [erfcx(-(h+t)/sqrt 2) - erfcx(-(h-t)/sqrt 2)]: one exponential
+def _normalised_black_call_using_erfcx(h: float, t: float) -> float:
+    # b / exp(-(h^2+t^2)/2) = [erfcx(-(h+t)/sqrt 2) - erfcx(-(h-t)/sqrt 2)] / 2: one exponential
     # instead of three (Jäckel 2015, eq. (2.9); Marsaglia on the accuracy of exp(-z^2/2)).
-    b = (
-        0.5
-        * e_ht
-        * (erfcx_cody(-ONE_OVER_SQRT_TWO * (h + t)) - erfcx_cody(-ONE_OVER_SQRT_TWO * (h - t)))
+    b_over_e = 0.5 * (
+        erfcx_cody(-ONE_OVER_SQRT_TWO * (h + t)) - erfcx_cody(-ONE_OVER_SQRT_TWO * (h - t))
     )
-    return abs(max(b, 0.0))
+    return abs(max(b_over_e, 0.0))
 
 
 @njit
-def _normalised_black_call_otm_and_vega(x: float, s: float, b_max: float) -> tuple[float, float]:
-    # b(x, s) and its vega db/ds for x <= 0 (out of or at the money), given b_max = exp(x/2),
-    # sharing the exponential e_ht = exp(-(h^2 + t^2)/2), h = x/s, t = s/2: vega = e_ht/sqrt(2 pi).
-    # Regions of b as in Jäckel (2015, fig. 2), except that where h + t > 0 (his region 3 and
-    # the upper part of region 4) the complement form above replaces Phi(h+t) b_max - Phi(h-t)/b_max
-    # and the erfcx of a negative argument: same formula, two to four fewer exponentials.
+def _normalised_black_call_otm_parts(
+    x: float, s: float, b_max: float
+) -> tuple[float, float, float, float]:
+    # b(x, s) for x <= 0 (out of or at the money), given b_max = exp(x/2), as
+    # (e_ht, log_e_ht, b_over_e, direct) with e_ht = exp(-(h^2 + t^2)/2), h = x/s, t = s/2:
+    # b = e_ht * b_over_e, or b = direct where direct >= 0; the vega db/ds is e_ht/sqrt(2 pi).
+    # Keeping log(e_ht) and b/e_ht apart lets the deep-OTM iteration work with ln b where b
+    # itself underflows. Regions of b as in Jäckel (2015, fig. 2), except that where h + t > 0
+    # (his region 3 and the upper part of region 4) the complement form above replaces
+    # Phi(h+t) b_max - Phi(h-t)/b_max and the erfcx of a negative argument: the same function
+    # with two to four fewer exponentials.
     if s <= 0.0:
-        return 0.0, (ONE_OVER_SQRT_TWO_PI if x == 0.0 else 0.0)
+        if x == 0.0:
+            return 1.0, 0.0, 0.0, 0.0
+        return 0.0, -INF, 0.0, 0.0
     h = x / s
     t = 0.5 * s
-    e_ht = math.exp(-0.5 * (h * h + t * t))
-    vega = ONE_OVER_SQRT_TWO_PI * e_ht
+    log_e_ht = -0.5 * (h * h + t * t)
+    e_ht = math.exp(log_e_ht)
     # Region 1 when h < eta and t < tau + |h| - |eta|, tested without dividing.
     if x < s * ASYMPTOTIC_EXPANSION_ACCURACY_THRESHOLD and 0.5 * s * s + x < s * (
         SMALL_T_EXPANSION_OF_NORMALIZED_BLACK_THRESHOLD + ASYMPTOTIC_EXPANSION_ACCURACY_THRESHOLD
     ):
-        return _asymptotic_expansion_of_normalised_black_call(h, t, e_ht), vega
+        return e_ht, log_e_ht, _asymptotic_expansion_of_normalised_black_call(h, t), -1.0
     if t < SMALL_T_EXPANSION_OF_NORMALIZED_BLACK_THRESHOLD:
-        return _small_t_expansion_of_normalised_black_call(h, t, e_ht), vega
+        return e_ht, log_e_ht, _small_t_expansion_of_normalised_black_call(h, t), -1.0
     if h + t > 0.0:
-        return _normalised_black_call_using_erfcx_complement(h, t, e_ht, b_max), vega
-    return _normalised_black_call_using_erfcx(h, t, e_ht), vega
+        direct = _normalised_black_call_using_erfcx_complement(h, t, e_ht, b_max)
+        return e_ht, log_e_ht, 0.0, direct
+    return e_ht, log_e_ht, _normalised_black_call_using_erfcx(h, t), -1.0
+
+
+@njit
+def _normalised_black_call_otm_and_vega(x: float, s: float, b_max: float) -> tuple[float, float]:
+    # b(x, s) and db/ds for x <= 0, given b_max = exp(x/2).
+    e_ht, log_e_ht, b_over_e, direct = _normalised_black_call_otm_parts(x, s, b_max)
+    if direct >= 0.0:
+        return direct, ONE_OVER_SQRT_TWO_PI * e_ht
+    b = e_ht * b_over_e
+    if b < DBL_MIN and b_over_e > 0.0:
+        # Subnormal result: one rounding from the logarithm instead of a subnormal product.
+        b = _exp(log_e_ht + math.log(b_over_e))
+    return b, ONE_OVER_SQRT_TWO_PI * e_ht
+
+
+@njit
+def _log_normalised_black_call_otm(x: float, s: float, b_max: float) -> tuple[float, float]:
+    # ln b(x, s) and (db/ds)/b for x <= 0, finite where b underflows (deep out of the money).
+    e_ht, log_e_ht, b_over_e, direct = _normalised_black_call_otm_parts(x, s, b_max)
+    if direct >= 0.0:
+        vega = ONE_OVER_SQRT_TWO_PI * e_ht
+        return _log(direct), (vega / direct if direct > 0.0 else 0.0)
+    if b_over_e > 0.0:
+        return log_e_ht + math.log(b_over_e), ONE_OVER_SQRT_TWO_PI / b_over_e
+    return -INF, 0.0
 
 
 @njit
@@ -740,6 +789,15 @@ def normalised_black_scalar(x: float, s: float, theta: float) -> float:
     """Normalised Black price of a call (``theta=+1``) or put (``theta=-1``), scalar."""
     # Reciprocal-strike call-put equivalence: b(x, s, -1) = b(-x, s, +1).
     return normalised_black_call(-x if theta < 0.0 else x, s)
+
+
+@njit
+def log_normalised_black_scalar(x: float, s: float, theta: float) -> float:
+    """``ln b(x, s, theta)``, finite where ``b`` itself underflows (deep out of the money)."""
+    x_call = -x if theta < 0.0 else x
+    if x_call > 0.0:
+        return _log(normalised_black_call(x_call, s))
+    return _log_normalised_black_call_otm(x_call, s, _exp(0.5 * x_call))[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -797,6 +855,15 @@ def _inverse_f_lower_map(x: float, f: float) -> float:
 
 
 @njit
+def _inverse_f_lower_map_from_log(x: float, ln_f: float) -> float:
+    ln_u = (ln_f - math.log(TWO_PI_OVER_SQRT_TWENTY_SEVEN * abs(x))) / 3.0
+    u = _inverse_norm_cdf_from_log(ln_u)
+    if u == 0.0 or x == 0.0:
+        return 0.0
+    return abs(x / (SQRT_THREE * u))
+
+
+@njit
 def _inverse_f_upper_map(f: float) -> float:
     return -2.0 * inverse_norm_cdf(f)
 
@@ -809,8 +876,31 @@ def _keep_iterating(iterations: int, n_iterations: int, ds: float, s: float) -> 
 
 
 @njit
+def _lower_map_over_beta(ln_beta: float, b_l: float, f_l: float, fp_l: float, r: float) -> float:
+    # f(beta)/beta for the rational cubic through f(0)=0, f'(0)=1, f(b_l)=f_l, f'(b_l)=fp_l
+    # (Delbourgo & Gregory (2.4)/(2.5) divided by beta = tau b_l), and for its linear and
+    # quadratic fall-backs: finite however small beta is.
+    tau = _exp(ln_beta - math.log(b_l))
+    if r >= MAXIMUM_RATIONAL_CUBIC_CONTROL_PARAMETER_VALUE:
+        ratio = f_l / b_l
+    else:
+        omt = 1.0 - tau
+        numerator = f_l * tau * tau + (r * f_l - b_l * fp_l) * tau * omt + b_l * omt * omt
+        ratio = _div(numerator, b_l * (1.0 + (r - 3.0) * tau * omt))
+    if not (ratio > 0.0):
+        ratio = (f_l * tau + b_l * (1.0 - tau)) / b_l
+    return ratio
+
+
+@njit
 def _lower_segment_householder(
-    beta: float, x: float, b_max: float, s: float, s_left: float, s_right: float, n_iterations: int
+    ln_beta: float,
+    x: float,
+    b_max: float,
+    s: float,
+    s_left: float,
+    s_right: float,
+    n_iterations: int,
 ) -> float:
     # Objective g(s) = 1/ln(b(s)) - 1/ln(beta), so that
     #   newton = -g/g'   = (ln(beta) - ln(b)) ln(b) / ln(beta) * b/b'
@@ -821,7 +911,7 @@ def _lower_segment_householder(
     direction_reversal_count = 0
     ds = -DBL_MAX
     ds_previous = 0.0
-    ln_beta = _log(beta)
+    # Everything in terms of ln b and b'/b, which stay finite where b underflows.
     inv_ln_beta = 1.0 / ln_beta if ln_beta != 0.0 else 0.0
     while _keep_iterating(iterations, n_iterations, ds, s):
         if ds * ds_previous < 0.0:
@@ -834,17 +924,15 @@ def _lower_segment_householder(
             direction_reversal_count = 0
             ds = 0.0
         ds_previous = ds
-        b, bp = _normalised_black_call_otm_and_vega(x, s, b_max)
-        if b > beta and s < s_right:
+        ln_b, bpob = _log_normalised_black_call_otm(x, s, b_max)
+        if ln_b > ln_beta and s < s_right:
             s_right = s
-        elif b < beta and s > s_left:
+        elif ln_b < ln_beta and s > s_left:
             s_left = s
-        bpob = bp / b if b > 0.0 else 0.0
-        if b <= 0.0 or bpob <= 0.0 or b >= 1.0:
-            # Underflow (or b so large that ln b >= 0): bisect for this step.
+        if not (-DBL_MAX < ln_b < 0.0 and bpob > 0.0):
+            # Underflow even of ln b (or ln b >= 0): bisect for this step.
             ds = 0.5 * (s_left + s_right) - s
         else:
-            ln_b = math.log(b)
             inv_ln_b = 1.0 / ln_b
             inv_s = 1.0 / s
             h = x * inv_s
@@ -956,12 +1044,14 @@ def _middle_segment_householder(
 
 @njit
 def normalised_implied_volatility_otm_call(
-    beta: float, x: float, b_max: float, n_iterations: int
+    beta: float, ln_beta: float, x: float, b_max: float, n_iterations: int
 ) -> float:
     """Normalised implied volatility ``s`` of an out-of-the-money call: ``b(x, s) = beta``.
 
     Requires ``x <= 0``, ``b_max = exp(x/2)`` and ``0 < beta < b_max``; the caller maps puts
     and in-the-money options onto this case and screens the bounds (Jäckel 2015, sections 3-5).
+    ``ln_beta`` is ``ln(beta)`` computed without forming ``beta`` where ``beta`` is below
+    ``LOG_DOMAIN_BETA`` (it may then be subnormal or even 0.0), and 0.0 otherwise.
     """
     s_c = math.sqrt(abs(2.0 * x))
     t_c = 0.5 * s_c
@@ -983,15 +1073,19 @@ def normalised_implied_volatility_otm_call(
             r_ll = _convex_control_parameter_fit_right(
                 0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True
             )
-            f = _rational_cubic_interpolation(
-                beta, 0.0, b_l, 0.0, f_l, 1.0, fp_l, r_ll
-            )
-            if not (f > 0.0):
-                # Round-off for extreme |x| > 500: quadratic through f(0)=0, f(b_l), f'(0)=1.
-                t = beta / b_l
-                f = (f_l * t + b_l * (1.0 - t)) * t
-            s = _inverse_f_lower_map(x, f)
-            return _lower_segment_householder(beta, x, b_max, s, DBL_MIN, s_l, n_iterations)
+            if beta >= LOG_DOMAIN_BETA:
+                ln_beta = math.log(beta)
+                f = _rational_cubic_interpolation(beta, 0.0, b_l, 0.0, f_l, 1.0, fp_l, r_ll)
+                if not (f > 0.0):
+                    # Round-off for extreme |x| > 500: quadratic through f(0)=0, f(b_l), f'(0)=1.
+                    t = beta / b_l
+                    f = (f_l * t + b_l * (1.0 - t)) * t
+                s = _inverse_f_lower_map(x, f)
+            else:
+                s = _inverse_f_lower_map_from_log(
+                    x, ln_beta + math.log(_lower_map_over_beta(ln_beta, b_l, f_l, fp_l, r_ll))
+                )
+            return _lower_segment_householder(ln_beta, x, b_max, s, DBL_MIN, s_l, n_iterations)
         r_lm = _convex_control_parameter_fit_right(
             b_l, b_c, s_l, s_c, _div(1.0, v_l), 1.0 / v_c, 0.0, False
         )
@@ -1040,6 +1134,7 @@ def _normalised_black_kernel(
     x_step: int,
     s_step: int,
     theta_step: int,
+    take_log: bool,
 ) -> None:
     for i in range(out.shape[0]):
         # float(): plain Python floats without numba (IEEE overflow to inf, no numpy warnings).
@@ -1047,8 +1142,45 @@ def _normalised_black_kernel(
         si = float(s[i * s_step])
         if not (math.isfinite(xi) and si >= 0.0 and math.isfinite(si)):
             out[i] = NAN
+        elif take_log:
+            out[i] = log_normalised_black_scalar(xi, si, float(theta[i * theta_step]))
         else:
             out[i] = normalised_black_scalar(xi, si, float(theta[i * theta_step]))
+
+
+@njit
+def forward_log_moneyness(
+    underlying: float, strike: float, t: float, rate: float, div_yield: float, model: int
+) -> float:
+    """``x = ln(F/K)`` as :func:`hedgekeeper.pricing.implied_vol` computes it (scalar).
+
+    ``F`` is ``underlying`` for ``model=MODEL_BLACK76`` and ``underlying e^{(rate-div_yield) t}``
+    for ``MODEL_BLACK_SCHOLES``. Near the money ``ln(F/K) = log1p((F - K)/K)`` with ``F - K``
+    exact (Sterbenz), so that ``x`` and the intrinsic value keep full relative accuracy;
+    ``log(F/K)`` would carry an absolute error of eps, tens of ulps of a short-dated
+    near-the-money price.
+    """
+    ratio = underlying / strike
+    if 0.5 <= ratio <= 2.0:
+        x = math.log1p((underlying - strike) / strike)
+    elif DBL_MIN <= ratio <= DBL_MAX:
+        x = math.log(ratio)
+    else:
+        x = math.log(underlying) - math.log(strike)
+    if model == MODEL_BLACK_SCHOLES:
+        x += (rate - div_yield) * t
+    return x
+
+
+@njit
+def _log_scale(
+    underlying: float, strike: float, t: float, rate: float, div_yield: float, model: int
+) -> float:
+    # ln(beta / price) = ln(e^{rt} / sqrt(F K)), F = S e^{(r-q)t} for Black-Scholes.
+    half_log_fk = 0.5 * (math.log(underlying) + math.log(strike))
+    if model == MODEL_BLACK_SCHOLES:
+        return 0.5 * (rate + div_yield) * t - half_log_fk
+    return rate * t - half_log_fk
 
 
 @njit
@@ -1077,26 +1209,21 @@ def _implied_vol_one(
         return NAN, STATUS_ZERO_EXPIRY
     if price < 0.0:
         return NAN, STATUS_BELOW_INTRINSIC
-    # Log-moneyness x = ln(F/K) and the normalised price beta = e^{rt} price / sqrt(F K); for
-    # Black-Scholes F = S e^{(r-q)t}, folded into the exponents rather than formed explicitly.
-    # Near the money ln(F/K) = log1p((F - K)/K) with F - K exact (Sterbenz), so that x and the
-    # intrinsic value keep full relative accuracy; log(F/K) would carry an absolute error of
-    # eps, i.e. tens of ulps of a short-dated near-the-money price.
-    ratio = underlying / strike
-    if 0.5 <= ratio <= 2.0:
-        x = math.log1p((underlying - strike) / strike)
-    elif DBL_MIN <= ratio <= DBL_MAX:
-        x = math.log(ratio)
-    else:
-        x = math.log(underlying) - math.log(strike)
+    # Normalised price beta = e^{rt} price / sqrt(F K); for Black-Scholes F = S e^{(r-q)t},
+    # folded into the exponents rather than formed explicitly.
+    x = forward_log_moneyness(underlying, strike, t, rate, div_yield, model)
     if model == MODEL_BLACK_SCHOLES:
-        x += (rate - div_yield) * t
         scale = _exp(0.5 * (rate + div_yield) * t) / (math.sqrt(underlying) * math.sqrt(strike))
     else:
         scale = _exp(rate * t) / (math.sqrt(underlying) * math.sqrt(strike))
     beta = price * scale
     if not (math.isfinite(x) and math.isfinite(beta)):
         return NAN, STATUS_INVALID_INPUT
+    ln_beta = 0.0
+    if beta < LOG_DOMAIN_BETA and price > 0.0:
+        # Deep out of the money the normalised price may be subnormal or 0.0 while the price is
+        # not: keep its logarithm exactly.
+        ln_beta = math.log(price) + _log_scale(underlying, strike, t, rate, div_yield, model)
     # y = theta x > 0 in the money; exp(y/2) is the normalised upper bound (an undiscounted call
     # is worth less than F, a put less than K) and exp(-y/2) that of the OTM option.
     y = theta * x
@@ -1114,13 +1241,14 @@ def _implied_vol_one(
         if time_value >= b_max:
             return NAN, STATUS_ABOVE_MAXIMUM
         beta = time_value
+        ln_beta = 0.0 if beta >= LOG_DOMAIN_BETA else math.log(beta)
     else:
         b_max = exp_half_y
-    if beta <= 0.0:
+    if beta <= 0.0 and ln_beta == 0.0:
         return NAN, STATUS_NO_TIME_VALUE
     # The OTM option as a call (b(x, s, -1) = b(-x, s, +1)): log-moneyness -|x| <= 0.
     s = normalised_implied_volatility_otm_call(
-        beta, -abs(x), b_max, IMPLIED_VOLATILITY_MAXIMUM_ITERATIONS
+        beta, ln_beta, -abs(x), b_max, IMPLIED_VOLATILITY_MAXIMUM_ITERATIONS
     )
     vol = s / math.sqrt(t)
     if not (vol > 0.0 and math.isfinite(vol)):
@@ -1174,13 +1302,14 @@ def flat_for_kernel(
     return np.ascontiguousarray(np.broadcast_to(array, shape)).reshape(-1), 1
 
 
-def normalised_black(x: object, s: object, theta: object) -> FloatArray:
+def normalised_black(x: object, s: object, theta: object, log: bool = False) -> FloatArray:
     """Normalised Black price ``b(x, s, theta)``, accurate to a few ulps in every region.
 
     ``b = theta [exp(x/2) Phi(theta (x/s + s/2)) - exp(-x/2) Phi(theta (x/s - s/2))]`` is the
     undiscounted Black-76 price divided by ``sqrt(F K)`` (Jäckel 2015). Deep out-of-the-money
     values use the asymptotic expansion, small ``s`` the Taylor expansion and the rest Cody's
-    ``erfcx``, so prices down to the underflow threshold keep full relative accuracy.
+    ``erfcx``, so prices down to the underflow threshold keep full relative accuracy (and
+    subnormal results are correctly rounded from the logarithm).
 
     Parameters
     ----------
@@ -1190,11 +1319,15 @@ def normalised_black(x: object, s: object, theta: object) -> FloatArray:
         Total volatility ``vol * sqrt(t)`` (dimensionless), ``s >= 0``.
     theta : "call"/"put", "c"/"p" or +1/-1, array_like
         Option kind.
+    log : bool, default False
+        Return ``ln b`` instead, computed without forming ``b``: finite (and accurate) far
+        beyond the point where ``b`` underflows, e.g. 40 standard deviations out of the money.
 
     Returns
     -------
     numpy.ndarray of float64, broadcast shape of the inputs (0-d for scalars)
-        The normalised price; NaN where ``x`` or ``s`` is not finite or ``s < 0``.
+        The normalised price (or its logarithm); NaN where ``x`` or ``s`` is not finite or
+        ``s < 0``.
     """
     x_arr = as_float("x", x)
     s_arr = as_float("s", s)
@@ -1205,5 +1338,5 @@ def normalised_black(x: object, s: object, theta: object) -> FloatArray:
     s_flat, s_step = flat_for_kernel(s_arr, shape)
     theta_flat, theta_step = flat_for_kernel(theta_arr, shape)
     out = np.empty(int(np.prod(shape)), dtype=np.float64)
-    _normalised_black_kernel(x_flat, s_flat, theta_flat, out, x_step, s_step, theta_step)
+    _normalised_black_kernel(x_flat, s_flat, theta_flat, out, x_step, s_step, theta_step, log)
     return out.reshape(shape)

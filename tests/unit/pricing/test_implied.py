@@ -353,8 +353,13 @@ def test_normalised_implied_vol_matches_py_lets_be_rational() -> None:
     usable = beta > 1e-290
     compared = 0
     for xi, bi in zip(x[usable], beta[usable], strict=True):
+        ln_beta = math.log(bi) if bi < lbr.LOG_DOMAIN_BETA else 0.0
         ours = lbr.normalised_implied_volatility_otm_call(
-            float(bi), float(xi), math.exp(0.5 * xi), lbr.IMPLIED_VOLATILITY_MAXIMUM_ITERATIONS
+            float(bi),
+            ln_beta,
+            float(xi),
+            math.exp(0.5 * xi),
+            lbr.IMPLIED_VOLATILITY_MAXIMUM_ITERATIONS,
         )
         theirs = reference._unchecked_normalised_implied_volatility_from_a_transformed_rational_guess_with_limited_iterations(  # noqa: E501
             float(bi), float(xi), 1.0, 2
