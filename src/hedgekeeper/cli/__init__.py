@@ -33,3 +33,8 @@ app.command("surface")(_surface)
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from hedgekeeper.cli.simulate import simulate_hedge_command as _simulate_hedge  # noqa: E402
+
+app.command("simulate-hedge")(_simulate_hedge)
