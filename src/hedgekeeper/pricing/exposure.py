@@ -13,7 +13,8 @@ Value of one contract, ``U`` (USD), as a function of its underlying price ``F``:
 * **Inverse (coin-settled) option**, Deribit style: its price in coin is ``C(F) / F`` — this is
   how Deribit marks its options (``mark_price`` in BTC). Its Black forward delta ``dC/dF`` is
   what Deribit reports in its ``delta`` column; its *premium-adjusted* delta
-  ``F d(C/F)/dF = delta - C/F`` is the coin-margined hedge delta (see below).
+  ``F d(C/F)/dF = delta - C/F`` is the coin-margined hedge delta (see below). Its coin price
+  and coin Greeks come from :func:`hedgekeeper.pricing.inverse.inverse_option`.
 * **Linear option** (USD-settled): price in USD ``C(F)``; in coin ``C(F) / S``.
 * **Inverse perpetual / future** (Deribit BTC-PERPETUAL: ``contract_size`` = 10 USD face value
   ``N``): a long contract entered at ``F0`` makes ``N (1/F0 - 1/F)`` coin, worth
@@ -67,6 +68,7 @@ from hedgekeeper.domain.market import ForwardQuote, ForwardSource, MarketSnapsho
 from hedgekeeper.pricing._inputs import FloatArray
 from hedgekeeper.pricing.black import black76
 from hedgekeeper.pricing.forward import chain_forwards
+from hedgekeeper.pricing.inverse import inverse_option
 
 Numeraire = Literal["usd", "coin"]
 NUMERAIRES: tuple[Numeraire, ...] = ("usd", "coin")
@@ -166,10 +168,23 @@ class PositionArrays:
             object.__setattr__(self, name, tuple(str(v) for v in getattr(self, name)))
         object.__setattr__(self, "instrument_name", tuple(str(v) for v in self.instrument_name))
         dtypes: dict[str, type[np.generic]] = {
-            "product": np.int8, "inverse": np.bool_, "option_kind": np.int8,
+            "product": np.int8,
+            "inverse": np.bool_,
+            "option_kind": np.int8,
         }
-        for name in ("product", "inverse", "option_kind", "strike", "expiry_years", "forward",
-                     "vol", "rate", "quantity", "contract_size", "spot"):
+        for name in (
+            "product",
+            "inverse",
+            "option_kind",
+            "strike",
+            "expiry_years",
+            "forward",
+            "vol",
+            "rate",
+            "quantity",
+            "contract_size",
+            "spot",
+        ):
             try:
                 array = np.asarray(getattr(self, name), dtype=dtypes.get(name, np.float64))
             except (TypeError, ValueError) as exc:
@@ -190,12 +205,18 @@ class PositionArrays:
                     f"{name} of {self.instrument_name[index]!r} must be {expected}, got {value!r}"
                 )
 
-        first_bad("product", np.isin(self.product, (PRODUCT_SPOT, PRODUCT_FUTURE, PRODUCT_OPTION)),
-                  f"{PRODUCT_SPOT} (spot), {PRODUCT_FUTURE} (future) or {PRODUCT_OPTION} (option)")
+        first_bad(
+            "product",
+            np.isin(self.product, (PRODUCT_SPOT, PRODUCT_FUTURE, PRODUCT_OPTION)),
+            f"{PRODUCT_SPOT} (spot), {PRODUCT_FUTURE} (future) or {PRODUCT_OPTION} (option)",
+        )
         option = self.product == PRODUCT_OPTION
-        first_bad("inverse", ~(self.inverse & (self.product == PRODUCT_SPOT)),
-                  "False for spot (spot is linear)")
-        positive = ("a positive finite number")
+        first_bad(
+            "inverse",
+            ~(self.inverse & (self.product == PRODUCT_SPOT)),
+            "False for spot (spot is linear)",
+        )
+        positive = "a positive finite number"
         for name in ("forward", "spot", "contract_size"):
             values = getattr(self, name)
             first_bad(name, np.isfinite(values) & (values > 0.0), positive)
@@ -233,57 +254,117 @@ class PositionArrays:
     ) -> PositionArrays:
         """The same positions under other market inputs (arrays of shape ``(n,)``)."""
         return PositionArrays(
-            instrument_name=self.instrument_name, underlying=self.underlying, bucket=self.bucket,
-            product=self.product, inverse=self.inverse, option_kind=self.option_kind,
+            instrument_name=self.instrument_name,
+            underlying=self.underlying,
+            bucket=self.bucket,
+            product=self.product,
+            inverse=self.inverse,
+            option_kind=self.option_kind,
             strike=self.strike,
             expiry_years=self.expiry_years if expiry_years is None else expiry_years,
             forward=self.forward if forward is None else forward,
-            vol=self.vol if vol is None else vol, rate=self.rate, quantity=self.quantity,
-            contract_size=self.contract_size, spot=self.spot if spot is None else spot,
+            vol=self.vol if vol is None else vol,
+            rate=self.rate,
+            quantity=self.quantity,
+            contract_size=self.contract_size,
+            spot=self.spot if spot is None else spot,
         )
 
 
 @dataclass(frozen=True, eq=False)
-class _UsdSensitivities:
-    """Per-contract USD value ``U`` and its derivatives w.r.t. the underlying price ``F``."""
+class _Sensitivities:
+    """Per-contract value of each position and its derivatives, in USD and in coin.
 
-    value: FloatArray        # U, USD per contract (0 for futures: marked to market)
-    d_forward: FloatArray    # dU/dF, coin per contract
-    d2_forward: FloatArray   # d2U/dF2, coin per USD per contract
-    d_vol: FloatArray        # dU/dvol, USD per 1.00 vol per contract
-    theta: FloatArray        # dU/d(calendar time), USD per year per contract
-    black_price: FloatArray  # C(F) per coin of underlying (NaN for non-options)
+    USD: ``U`` and its derivatives w.r.t. the underlying price ``F``. Coin: ``W = U / X`` (``X``
+    the conversion price, see :attr:`PositionArrays.conversion`) with ``F / S`` held fixed.
+    """
+
+    value: FloatArray  # U, USD per contract (0 for futures: marked to market)
+    d_forward: FloatArray  # dU/dF, coin per contract
+    d2_forward: FloatArray  # d2U/dF2, coin per USD per contract
+    d_vol: FloatArray  # dU/dvol, USD per 1.00 vol per contract
+    theta: FloatArray  # -dU/dt, USD per year of calendar time per contract
     black_delta: FloatArray  # dC/dF per coin of underlying (1 for futures and spot)
+    coin_value: FloatArray  # W, coin per contract
+    coin_delta: FloatArray  # F dW/dF = S dW/dS, coin per contract
+    coin_gamma: FloatArray  # d(coin_delta)/dF, coin per USD per contract
+    coin_d_vol: FloatArray  # dW/dvol, coin per 1.00 vol per contract
+    coin_theta: FloatArray  # -dW/dt, coin per year per contract
 
 
-def _usd_sensitivities(positions: PositionArrays) -> _UsdSensitivities:
+def _sensitivities(positions: PositionArrays) -> _Sensitivities:
     n = len(positions)
-    option = positions.is_option
     size = positions.contract_size
-    black_price = np.full(n, np.nan)
+    forward = positions.forward
+    option = positions.is_option
+    inverse_option_rows = np.flatnonzero(option & positions.inverse)
+    linear_option_rows = np.flatnonzero(option & ~positions.inverse)
+    price = np.zeros(n)
     black_delta = np.ones(n)
     gamma = np.zeros(n)
     vega = np.zeros(n)
     theta = np.zeros(n)
-    if np.any(option):
-        greeks = black76(
-            positions.forward[option], positions.strike[option], positions.expiry_years[option],
-            positions.rate[option], positions.vol[option], positions.option_kind[option],
+    coin_greeks = None
+    if inverse_option_rows.size:
+        rows = inverse_option_rows
+        coin_greeks = inverse_option(
+            forward[rows],
+            positions.strike[rows],
+            positions.expiry_years[rows],
+            positions.vol[rows],
+            positions.option_kind[rows],
+            positions.rate[rows],
         )
-        black_price[option] = greeks.price
-        black_delta[option] = greeks.delta
-        gamma[option] = greeks.gamma
-        vega[option] = greeks.vega
-        theta[option] = greeks.theta
+        usd = coin_greeks.usd
+        price[rows], black_delta[rows], gamma[rows] = usd.price, usd.delta, usd.gamma
+        vega[rows], theta[rows] = usd.vega, usd.theta
+    if linear_option_rows.size:
+        rows = linear_option_rows
+        usd = black76(
+            forward[rows],
+            positions.strike[rows],
+            positions.expiry_years[rows],
+            positions.rate[rows],
+            positions.vol[rows],
+            positions.option_kind[rows],
+        )
+        price[rows], black_delta[rows], gamma[rows] = usd.price, usd.delta, usd.gamma
+        vega[rows], theta[rows] = usd.vega, usd.theta
     future = positions.product == PRODUCT_FUTURE
     spot = positions.product == PRODUCT_SPOT
-    value = np.where(option, size * black_price, 0.0)
-    value = np.where(spot, size * positions.spot, value)
+    value = np.where(spot, size * positions.spot, size * price)
     # Inverse future: U = N (F/F0 - 1), so dU/dF = N / F0 at F = F0.
-    d_forward = np.where(future & positions.inverse, size / positions.forward, size * black_delta)
-    return _UsdSensitivities(
-        value=value, d_forward=d_forward, d2_forward=size * gamma, d_vol=size * vega,
-        theta=size * theta, black_price=black_price, black_delta=black_delta,
+    d_forward = np.where(future & positions.inverse, size / forward, size * black_delta)
+    d2_forward, d_vol, theta_usd = size * gamma, size * vega, size * theta
+    # W = U / X with X proportional to F (and S):
+    #   F dW/dF = (F U_F - U) / X,   d(F dW/dF)/dF = F U_FF / X - (F dW/dF) / F.
+    conversion = positions.conversion
+    coin_value = value / conversion
+    coin_delta = (forward * d_forward - value) / conversion
+    coin_gamma = forward * d2_forward / conversion - coin_delta / forward
+    coin_d_vol = d_vol / conversion
+    coin_theta = theta_usd / conversion
+    if coin_greeks is not None:
+        # Inverse options: the coin price and coin Greeks of hedgekeeper.pricing.inverse
+        # (X = F: price C/F, premium-adjusted delta, gamma_pa, vega/F, theta/F).
+        rows, scale = inverse_option_rows, size[inverse_option_rows]
+        coin_value[rows] = scale * coin_greeks.price
+        coin_delta[rows] = scale * coin_greeks.delta_pa
+        coin_gamma[rows] = scale * coin_greeks.gamma_pa
+        coin_d_vol[rows] = scale * coin_greeks.vega
+        coin_theta[rows] = scale * coin_greeks.theta
+    return _Sensitivities(
+        value=value,
+        d_forward=d_forward,
+        d2_forward=d2_forward,
+        d_vol=d_vol,
+        theta=theta_usd,
+        black_delta=black_delta,
+        coin_value=coin_value,
+        coin_delta=coin_delta,
+        coin_gamma=coin_gamma,
+        coin_d_vol=coin_d_vol,
+        coin_theta=coin_theta,
     )
 
 
@@ -346,17 +427,14 @@ def contract_greeks(positions: PositionArrays) -> ContractGreeks:
     ContractGreeks
         Arrays of shape ``(n,)``; quantities are ignored (one contract each).
     """
-    sens = _usd_sensitivities(positions)
+    sens = _sensitivities(positions)
     option = positions.is_option
     size = positions.contract_size
     future = positions.product == PRODUCT_FUTURE
     spot = positions.product == PRODUCT_SPOT
     forward, index = positions.forward, positions.spot
-    conversion = positions.conversion
     price_usd = np.where(option, sens.value, forward)
-    price_coin = np.where(option, sens.value / conversion, np.where(spot, 1.0, np.nan))
-    # Coin-numeraire delta per contract is (F U_F - U)/X; normalise per coin of notional.
-    coin_delta = (forward * sens.d_forward - sens.value) / conversion
+    price_coin = np.where(option, sens.coin_value, np.where(spot, 1.0, np.nan))
     notional_coin = np.where(future & positions.inverse, size / forward, size)
     delta_coin = sens.d_forward * forward / index
     return ContractGreeks(
@@ -364,7 +442,7 @@ def contract_greeks(positions: PositionArrays) -> ContractGreeks:
         price_coin=price_coin,
         iv=np.where(option, positions.vol, np.nan),
         delta=sens.black_delta,
-        delta_premium_adjusted=coin_delta / notional_coin,
+        delta_premium_adjusted=sens.coin_delta / notional_coin,
         delta_coin=delta_coin,
         delta_usd=delta_coin * index,
         gamma=sens.d2_forward,
@@ -419,9 +497,17 @@ class GreekTotals:
         index = self.label.index(label)
         return {
             name: float(getattr(self, name)[index])
-            for name in ("spot", "value", "delta_coin", "delta_usd", "gamma_coin_per_usd",
-                         "cash_gamma_coin_per_1pct", "cash_gamma_usd_per_1pct",
-                         "vega_per_vol_point", "theta_per_day")
+            for name in (
+                "spot",
+                "value",
+                "delta_coin",
+                "delta_usd",
+                "gamma_coin_per_usd",
+                "cash_gamma_coin_per_1pct",
+                "cash_gamma_usd_per_1pct",
+                "vega_per_vol_point",
+                "theta_per_day",
+            )
         }
 
 
@@ -455,26 +541,18 @@ class Exposure:
 
 
 def _position_totals(positions: PositionArrays, numeraire: Numeraire) -> GreekTotals:
-    sens = _usd_sensitivities(positions)
+    sens = _sensitivities(positions)
     quantity = positions.quantity
     forward, index = positions.forward, positions.spot
     ratio = forward / index  # k = F/S, fixed when spot and forwards move together
     if numeraire == "usd":
-        value = sens.value
-        delta_coin = ratio * sens.d_forward
+        value, delta_coin = sens.value, ratio * sens.d_forward
         gamma = ratio * ratio * sens.d2_forward
-        vega = sens.d_vol
-        theta = sens.theta
+        vega, theta = sens.d_vol, sens.theta
     else:
-        # W = U / X with X = kappa * S (kappa = F/S inverse, 1 linear):
-        #   S dW/dS = (F U_F - U) / X,  d(S dW/dS)/dS = k F U_FF / X - (F U_F - U) / (X S).
-        conversion = positions.conversion
-        coin_delta = (forward * sens.d_forward - sens.value) / conversion
-        value = sens.value / conversion
-        delta_coin = coin_delta
-        gamma = ratio * forward * sens.d2_forward / conversion - coin_delta / index
-        vega = sens.d_vol / conversion
-        theta = sens.theta / conversion
+        value, delta_coin = sens.coin_value, sens.coin_delta
+        gamma = ratio * sens.coin_gamma
+        vega, theta = sens.coin_d_vol, sens.coin_theta
     gamma_q = quantity * gamma
     delta_q = quantity * delta_coin
     return GreekTotals(
@@ -492,8 +570,16 @@ def _position_totals(positions: PositionArrays, numeraire: Numeraire) -> GreekTo
     )
 
 
-_SUMMED = ("value", "delta_coin", "delta_usd", "gamma_coin_per_usd", "cash_gamma_coin_per_1pct",
-           "cash_gamma_usd_per_1pct", "vega_per_vol_point", "theta_per_day")
+_SUMMED = (
+    "value",
+    "delta_coin",
+    "delta_usd",
+    "gamma_coin_per_usd",
+    "cash_gamma_coin_per_1pct",
+    "cash_gamma_usd_per_1pct",
+    "vega_per_vol_point",
+    "theta_per_day",
+)
 
 
 def _group(
@@ -554,18 +640,26 @@ def exposure(positions: PositionArrays, numeraire: str = "usd") -> Exposure:
     _check_one_spot(positions)
     per_position = _position_totals(positions, chosen)
     # Buckets sort by underlying, then spot, perpetual, then dated expiries by time.
-    rank = np.where(positions.product == PRODUCT_SPOT, -2.0,
-                    np.where(np.isnan(positions.expiry_years), -1.0, positions.expiry_years))
+    rank = np.where(
+        positions.product == PRODUCT_SPOT,
+        -2.0,
+        np.where(np.isnan(positions.expiry_years), -1.0, positions.expiry_years),
+    )
     expiry_rank: dict[tuple[str, str], float] = {}
     for coin, bucket, years in zip(positions.underlying, positions.bucket, rank, strict=True):
         expiry_rank[(coin, bucket)] = min(expiry_rank.get((coin, bucket), math.inf), float(years))
-    bucket_keys = [(coin, expiry_rank[(coin, bucket)], bucket)
-                   for coin, bucket in zip(positions.underlying, positions.bucket, strict=True)]
-    bucket_labels = [f"{coin} {bucket}"
-                     for coin, bucket in zip(positions.underlying, positions.bucket, strict=True)]
+    bucket_keys = [
+        (coin, expiry_rank[(coin, bucket)], bucket)
+        for coin, bucket in zip(positions.underlying, positions.bucket, strict=True)
+    ]
+    bucket_labels = [
+        f"{coin} {bucket}"
+        for coin, bucket in zip(positions.underlying, positions.bucket, strict=True)
+    ]
     by_bucket = _group(per_position, bucket_keys, bucket_labels)
-    by_underlying = _group(per_position, [(c, 0.0, "") for c in positions.underlying],
-                           list(positions.underlying))
+    by_underlying = _group(
+        per_position, [(c, 0.0, "") for c in positions.underlying], list(positions.underlying)
+    )
     return Exposure(
         numeraire=chosen,
         positions=positions,
@@ -680,24 +774,43 @@ def position_arrays(
         strike[i] = instrument.strike
         vol[i] = _option_vol(instrument, snapshot, years, forward[i], vols)
     return PositionArrays(
-        instrument_name=tuple(names), underlying=tuple(coins), bucket=tuple(buckets),
-        product=product, inverse=inverse, option_kind=option_kind, strike=strike,
-        expiry_years=expiry_years, forward=forward, vol=vol, rate=rate, quantity=quantities,
-        contract_size=contract_size, spot=spot,
+        instrument_name=tuple(names),
+        underlying=tuple(coins),
+        bucket=tuple(buckets),
+        product=product,
+        inverse=inverse,
+        option_kind=option_kind,
+        strike=strike,
+        expiry_years=expiry_years,
+        forward=forward,
+        vol=vol,
+        rate=rate,
+        quantity=quantities,
+        contract_size=contract_size,
+        spot=spot,
     )
 
 
-def _option_vol(option: Option, snapshot: MarketSnapshot, years: float, forward: float,
-                vols: Mapping[str, float] | None) -> float:
+def _option_vol(
+    option: Option,
+    snapshot: MarketSnapshot,
+    years: float,
+    forward: float,
+    vols: Mapping[str, float] | None,
+) -> float:
     if vols is not None and option.name in vols:
         return float(vols[option.name])
     mark = snapshot.mark_ivs.get(option.name)
     if mark is not None:
         return mark
     if snapshot.surface is not None:
-        return float(snapshot.implied_vol(
-            np.array([option.strike]), np.array([years]), np.array([forward]),
-        )[0])
+        return float(
+            snapshot.implied_vol(
+                np.array([option.strike]),
+                np.array([years]),
+                np.array([forward]),
+            )[0]
+        )
     raise ValueError(
         f"option {option.name!r} has no implied volatility: it is not in the snapshot's chain "
         "(no mark IV) and the snapshot has no fitted surface"

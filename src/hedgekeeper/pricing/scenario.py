@@ -97,8 +97,9 @@ class ScenarioGrid:
 def _shocks(name: str, values: object, lower: float) -> FloatArray:
     shocks = as_float(name, values)
     if shocks.ndim != 1 or shocks.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d array of relative shocks, got shape "
-                         f"{shocks.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-d array of relative shocks, got shape {shocks.shape}"
+        )
     if not np.all(np.isfinite(shocks) & (shocks > lower)):
         bad = shocks[~(np.isfinite(shocks) & (shocks > lower))][0]
         raise ValueError(f"{name} must be finite and greater than {lower} (relative), got {bad!r}")
@@ -159,8 +160,12 @@ def scenario_grid(
             positions.option_kind[option, None, None],
         ).price
         base = black76(
-            forward[option], positions.strike[option], positions.expiry_years[option],
-            positions.rate[option], positions.vol[option], positions.option_kind[option],
+            forward[option],
+            positions.strike[option],
+            positions.expiry_years[option],
+            positions.rate[option],
+            positions.vol[option],
+            positions.option_kind[option],
         ).price
         weight = quantity[option] * size[option]
         if coin_numeraire:
@@ -176,11 +181,18 @@ def scenario_grid(
     future = positions.product == PRODUCT_FUTURE
     spot = positions.product == PRODUCT_SPOT
     inverse = positions.inverse
-    usd_per_unit_move = np.where(
-        future & inverse, size,                       # N (f - 1)
-        np.where(future, size * forward,              # size F (f - 1)
-                 np.where(spot, size * index, 0.0)),  # size S (f - 1)
-    ) * quantity
+    usd_per_unit_move = (
+        np.where(
+            future & inverse,
+            size,  # N (f - 1)
+            np.where(
+                future,
+                size * forward,  # size F (f - 1)
+                np.where(spot, size * index, 0.0),
+            ),  # size S (f - 1)
+        )
+        * quantity
+    )
     if coin_numeraire:
         # Coin P&L: inverse future N/F (1 - 1/f); linear future size F/S (1 - 1/f); spot 0.
         per_unit = np.where(future, usd_per_unit_move / positions.conversion, 0.0)
