@@ -173,6 +173,8 @@ _LG1, _LG2, _LG3, _LG4, _LG5, _LG6, _LG7 = (
     1.479819860511658591e-01,
 )
 _SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # bit pattern of sqrt(1/2)
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_TWO = math.sqrt(2.0)
 _MIN_NORMAL = 2.2250738585072014e-308
 _TWO_54 = 18014398509481984.0
 
@@ -257,6 +259,16 @@ def _exp(x: float) -> float:
 
 
 @njit_vectorize
+def _log1p_reduced(f: float) -> float:
+    """log(1 + f) for sqrt(1/2) - 1 <= f < sqrt(2) - 1 (fdlibm e_log.c kernel)."""
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    big_r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
+    return f - s * (f - big_r)
+
+
+@njit_vectorize
 def _log(x: float) -> float:
     """log(x) for x >= 0 within 2 ulp; -inf at 0, inf at inf (see the note above)."""
     subnormal = x < _MIN_NORMAL
@@ -265,11 +277,8 @@ def _log(x: float) -> float:
     k = (bits - _SQRT_HALF_BITS) >> 52
     f = _bits_to_float(bits - (k << 52)) - 1.0
     dk = float(k) - (54.0 if subnormal else 0.0)
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    big_r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
-    result = dk * _LN2_HI - ((s * (f - big_r) - dk * _LN2_LO) - f)
+    # dk ln2_hi is exact; fdlibm adds the small terms first.
+    result = dk * _LN2_HI + (_log1p_reduced(f) + dk * _LN2_LO)
     if x == 0.0:
         return -math.inf
     if x == math.inf:
@@ -389,7 +398,11 @@ def _black_kernel(
             f_ = f if smooth else 1.0
             k_ = k if smooth else 1.0
 
-            x = _log(f_ / k_)
+            # ln(F/K): from the exact difference F - K when F/K is near 1, so x keeps its
+            # relative precision at the money (F/K itself would round it away).
+            gap = (f_ - k_) / k_
+            near = (gap >= _SQRT_HALF - 1.0) & (gap < _SQRT_TWO - 1.0)
+            x = _log1p_reduced(gap) if near else _log(f_ / k_)
             call_otm = x <= 0.0
             lo = min(f_, k_)
             hi = max(f_, k_)
@@ -428,15 +441,32 @@ def _black_kernel(
             n2 = 0.5 + 0.5 * g2 if erf_2 else tail_2
             m2 = 0.5 - 0.5 * g2 if erf_2 else 1.0 - tail_2
 
-            # Near the money (both legs on erf) this form has no cancellation, even for tiny s.
-            # With both legs in the lower tail, hi N(a2) = lo exp(-a1^2/2) erfcx(y2) / 2, so the
-            # price is lo exp(-a1^2/2) (erfcx(y1) - erfcx(y2)) / 2; beyond y = 4 the leading
-            # 1/(sqrt(pi) y) terms are differenced exactly: 1/y1 - 1/y2 = (s/sqrt 2) / (y1 y2).
+            # The out-of-the-money price lo N(a1) - hi N(a2) without cancellation:
+            # * for small s (s <= 0.1, |h| s <= 0.12, |h| <= 6): lo (N(a1) - N(a2)) - (hi - lo)
+            #   N(a2), where N(h + s/2) - N(h - s/2) = s phi(h) sum_k He_2k(h) (s/2)^2k / (2k+1)!
+            #   (Taylor series of phi about h, He_n the Hermite polynomials; the terms after
+            #   k = 4 are below 1e-19 there) and the two terms cancel by at most ~h^2;
+            # * near the money otherwise: the erf terms (they cancel by at most ~1/s < 10);
+            # * both legs in the lower tail: hi N(a2) = lo exp(-a1^2/2) erfcx(y2) / 2, so the
+            #   price is lo exp(-a1^2/2) (erfcx(y1) - erfcx(y2)) / 2; beyond y = 4 the leading
+            #   1/(sqrt(pi) y) terms are differenced exactly: 1/y1 - 1/y2 = (s/sqrt 2)/(y1 y2).
+            h2 = h * h
+            z = 0.25 * s_ * s_
+            he2 = h2 - 1.0
+            he4 = (h2 - 6.0) * h2 + 3.0
+            he6 = ((h2 - 15.0) * h2 + 45.0) * h2 - 15.0
+            he8 = (((h2 - 28.0) * h2 + 210.0) * h2 - 420.0) * h2 + 105.0
+            series = 1.0 + z * (
+                he2 / 6.0 + z * (he4 / 120.0 + z * (he6 / 5040.0 + z * he8 / 362880.0))
+            )
+            gap_n = s_ * _INV_SQRT_2PI * _exp(-0.5 * h2) * series  # N(a1) - N(a2)
             if y1 > 4.0:
                 cx_gap = (_INV_SQRT_PI * (s_ * _SQRT1_2) / (y1 * y2)) - (corr_1 - corr_2)
             else:
                 cx_gap = cx1 - cx2
-            if erf_1 & erf_2:
+            if (s_ <= 0.1) & (h * s_ >= -0.12) & (h >= -6.0):
+                otm = lo * gap_n - (hi - lo) * n2
+            elif erf_1 & erf_2:
                 otm = 0.5 * ((lo - hi) + (lo * g1 - hi * g2))
             elif (a1 < 0.0) & (y1 > _CODY_THRESHOLD):
                 otm = 0.5 * lo * gauss_1 * cx_gap
@@ -509,7 +539,9 @@ def _black_numpy(
         f_ = np.where(smooth, f, 1.0)
         k_ = np.where(smooth, strike, 1.0)
 
-        x = np.log(f_ / k_)
+        gap = (f_ - k_) / k_
+        near = (gap >= _SQRT_HALF - 1.0) & (gap < _SQRT_TWO - 1.0)
+        x = np.where(near, np.log1p(gap), np.log(f_ / k_))
         call_otm = x <= 0.0
         lo = np.minimum(f_, k_)
         hi = np.maximum(f_, k_)
@@ -532,11 +564,24 @@ def _black_numpy(
         m1 = np.where(erf_1, 0.5 - 0.5 * g1, np.where(a1 < 0.0, 1.0 - tail_1, tail_1))
         n2 = np.where(erf_2, 0.5 + 0.5 * g2, tail_2)
         m2 = np.where(erf_2, 0.5 - 0.5 * g2, 1.0 - tail_2)
+        h2 = h * h
+        z = 0.25 * s_ * s_
+        hermite = [
+            np.ones_like(h),
+            h2 - 1.0,
+            (h2 - 6.0) * h2 + 3.0,
+            ((h2 - 15.0) * h2 + 45.0) * h2 - 15.0,
+            (((h2 - 28.0) * h2 + 210.0) * h2 - 420.0) * h2 + 105.0,
+        ]
+        series = sum(he * z**k / math.factorial(2 * k + 1) for k, he in enumerate(hermite))
+        gap_n = s_ * _INV_SQRT_2PI * np.exp(-0.5 * h2) * series
         otm = np.where(
             erf_1 & erf_2,
             0.5 * ((lo - hi) + (lo * g1 - hi * g2)),
             np.where((a1 < 0.0) & ~erf_1, 0.5 * lo * gauss_1 * (cx1 - cx2), lo * n1 - hi * n2),
         )
+        use_series = (s_ <= 0.1) & (h * s_ >= -0.12) & (h >= -6.0)
+        otm = np.where(use_series, lo * gap_n - (hi - lo) * n2, otm)
         otm = np.maximum(otm, 0.0)
 
         is_call = w > 0.0
