@@ -90,6 +90,7 @@ def _trade_cost(
 @njit
 def delta_hedge_kernel(
     spot: FloatArray,
+    log_spot: FloatArray,
     times: FloatArray,
     strike: FloatArray,
     expiry: FloatArray,
@@ -117,6 +118,7 @@ def delta_hedge_kernel(
     Parameters
     ----------
     spot : (n, K + 1) USD per coin on the grid ``times``.
+    log_spot : ``ln(spot)``, same shape (computed by numpy outside, where it is vectorised).
     times : (K + 1,) years, increasing; discounting runs from ``times[0]``. The schedule rule
         compares these, so pass the same origin the policy engine uses (years since the epoch)
         to see identical numbers.
@@ -206,7 +208,7 @@ def delta_hedge_kernel(
                     turnover_usd += size * s
                 break
             net = hedge
-            log_s = math.log(s)
+            log_s = log_spot[p, k]
             for i in range(n_legs):
                 if settle_step[i] > k:
                     d1 = (log_s - log_strike[i] + drift[k, i]) * inv_spread[k, i]
@@ -279,6 +281,7 @@ def _bs_delta_np(
 
 def delta_hedge_numpy(
     spot: FloatArray,
+    log_spot: FloatArray,
     times: FloatArray,
     strike: FloatArray,
     expiry: FloatArray,
@@ -302,7 +305,8 @@ def delta_hedge_numpy(
     out: FloatArray,
 ) -> None:
     """The numpy reference of :func:`delta_hedge_kernel`: same arguments and output, loops over
-    the grid dates and vectorises across paths."""
+    the grid dates and vectorises across paths (``log_spot`` is not used: d1 is formed from
+    ``spot / strike`` directly)."""
     n_paths, columns = spot.shape
     last = columns - 1
 

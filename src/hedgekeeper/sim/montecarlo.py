@@ -59,6 +59,10 @@ FloatArray = npt.NDArray[np.float64]
 HedgeInstrument = Literal["underlying", "perpetual"]
 Engine = Literal["auto", "kernel", "policy"]
 
+_KERNEL_BATCH_VALUES = 1 << 18
+"""Prices per kernel call: ``ln(spot)`` is taken by numpy (vectorised) one batch at a time, so
+the extra array stays in cache (2 MB)."""
+
 _GRID_TOLERANCE = 1e-9
 """Years: an expiry this close to a grid date settles on it."""
 
@@ -552,32 +556,44 @@ def _run_kernel(
     rule: tuple[int, float, float, bool, bool],
     use_numpy: bool = False,
 ) -> FloatArray:
-    out = np.empty((len(_OUTPUTS), setup.spot.shape[0]))
+    n, columns = setup.spot.shape
+    out = np.empty((len(_OUTPUTS), n))
     kernel = hedge_kernels.delta_hedge_numpy if use_numpy else hedge_kernels.delta_hedge_kernel
-    kernel(
-        setup.spot,
-        setup.times,
+    legs = (
         np.ascontiguousarray(book.strike),
         np.ascontiguousarray(setup.expiry),
         np.ascontiguousarray(book.vol),
         book.kind.astype(np.float64),
         np.ascontiguousarray(book.quantity),
         setup.settle_step,
-        setup.rate,
-        setup.funding,
-        setup.perpetual,
-        rule[0],
-        rule[1],
-        rule[2],
-        rule[3],
-        rule[4],
-        costs.linear_rate,
-        costs.impact_coef,
-        costs.impact_beta,
-        costs.daily_volume if costs.impact_eta > 0.0 else 1.0,
-        costs.settlement == "physical",
-        out,
     )
+    per_path_funding = setup.funding.shape[0] > 1
+    batch = max(1, _KERNEL_BATCH_VALUES // columns)
+    for start in range(0, n, batch):
+        stop = min(n, start + batch)
+        spot = setup.spot[start:stop]
+        block = np.empty((len(_OUTPUTS), stop - start))
+        kernel(
+            spot,
+            np.log(spot),
+            setup.times,
+            *legs,
+            setup.rate,
+            setup.funding[start:stop] if per_path_funding else setup.funding,
+            setup.perpetual,
+            rule[0],
+            rule[1],
+            rule[2],
+            rule[3],
+            rule[4],
+            costs.linear_rate,
+            costs.impact_coef,
+            costs.impact_beta,
+            costs.daily_volume if costs.impact_eta > 0.0 else 1.0,
+            costs.settlement == "physical",
+            block,
+        )
+        out[:, start:stop] = block
     return out
 
 

@@ -485,3 +485,16 @@ def test_bad_costs_name_the_field() -> None:
         HedgeCosts(settlement="delivery")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="position must be 'short' or 'long'"):
         OptionBook.single("call", 100.0, 0.1, 0.5, position="flat")  # type: ignore[arg-type]
+
+
+def test_kernel_batches_give_the_same_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hedgekeeper.sim.montecarlo as montecarlo
+
+    prices, times = gbm(257, 12, 1 / 365)
+    book = OptionBook.straddle(100.0, float(times[-1]), 0.5)
+    funding = np.random.default_rng(1).normal(0.1, 0.2, size=(257, 12))
+    kwargs = dict(hedge="perpetual", funding_rate=funding, costs=IMPACT, rate=0.02)
+    whole = simulate_hedge(prices, times, book, DeltaBand(0.1), **kwargs)
+    monkeypatch.setattr(montecarlo, "_KERNEL_BATCH_VALUES", 13 * 10)  # 10 paths per call
+    batched = simulate_hedge(prices, times, book, DeltaBand(0.1), **kwargs)
+    assert_same(batched, whole, rtol=0.0)
