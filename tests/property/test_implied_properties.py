@@ -250,3 +250,49 @@ def test_invariant_under_scaling_of_the_currency(
         theta,
     )
     np.testing.assert_array_equal(vols[0], vols[1])
+
+
+def test_round_trip_through_public_black76_and_black_scholes() -> None:
+    # Prices from the package's own pricer (hedgekeeper.pricing.black), calls and puts, in and
+    # out of the money. Its prices are documented accurate to ~1e-13 relative (1.5e-14 near the
+    # money), so the vol comes back to 1e-12 where that accuracy allows, i.e. where
+    # 1e-13 * sensitivity <= 5e-13, and to twice the price-accuracy bound elsewhere.
+    from hedgekeeper.pricing import black76, black_scholes
+
+    pricer_accuracy = 1e-13
+    rng = np.random.default_rng(99)
+    for use_black_scholes in (False, True):
+        domain = draw_domain(rng, 40_000, "any")
+        rate, t, vol = domain["rate"], domain["t"], domain["vol"]
+        q = domain["div_yield"] if use_black_scholes else np.zeros_like(rate)
+        forward, strike, theta = domain["forward"], domain["strike"], domain["theta"]
+        if use_black_scholes:
+            spot = forward * np.exp(-(rate - q) * t)
+            price = black_scholes(spot, strike, t, rate, vol, theta, div_yield=q).price
+            underlying = spot
+        else:
+            price = black76(forward, strike, t, rate, vol, theta).price
+            underlying = forward
+        _, sensitivity = price_and_conditioning(
+            underlying, strike, t, rate, q, vol, theta, use_black_scholes
+        )
+        got, status = implied_vol(
+            price,
+            underlying,
+            strike,
+            t,
+            rate,
+            theta,
+            model="black_scholes" if use_black_scholes else "black76",
+            div_yield=q,
+            return_status=True,
+        )
+        usable = (price >= 1e-300) & (PRICE_UNCERTAINTY * sensitivity < TOLERANCE)
+        assert usable.sum() > 15_000
+        assert np.all(status[usable] == IVStatus.OK)
+        rel = np.abs(got[usable] / vol[usable] - 1.0)
+        bound = np.maximum(TOLERANCE, 2.0 * pricer_accuracy * sensitivity[usable])
+        assert np.all(rel <= bound)
+        strict = pricer_accuracy * sensitivity[usable] <= 0.5 * TOLERANCE
+        assert strict.sum() > 15_000
+        assert rel[strict].max() <= TOLERANCE, float(rel[strict].max())
