@@ -742,6 +742,49 @@ def _run_policy(
     return outputs, refused
 
 
+def funding_rate_on_grid(
+    times: npt.ArrayLike, settlement_times: npt.ArrayLike, rates: npt.ArrayLike
+) -> FloatArray:
+    """Per-step annualised funding rates that pay a real funding history on a simulation grid.
+
+    Perpetual funding is settled at discrete times (Binance and Deribit: every 8 hours, a
+    fraction ``rate`` of the position's notional, longs paying when positive). Step ``k``
+    (from ``times[k]`` to ``times[k + 1]``) gets the sum of the rates settled in
+    ``(times[k], times[k + 1]]`` divided by the step length, so that
+    :func:`simulate_hedge` (``funding_rate=``) charges exactly those settlements on the position
+    held over the step, valued at the spot at the start of the step.
+
+    Parameters
+    ----------
+    times : (K + 1,) grid, years since the epoch (``start_time + times`` of the simulation).
+    settlement_times : (m,) settlement times, years since the epoch, non-decreasing
+        (:func:`hedgekeeper.policies.years_since_epoch` converts timestamps).
+    rates : (m,) funding rate per settlement, fraction of notional.
+
+    Returns
+    -------
+    (K,) annualised rates, fraction per year.
+    """
+    grid = np.asarray(times, dtype=np.float64)
+    settled = np.asarray(settlement_times, dtype=np.float64)
+    paid = np.asarray(rates, dtype=np.float64)
+    if grid.ndim != 1 or grid.shape[0] < 2 or not np.all(np.diff(grid) > 0.0):
+        raise ValueError("times must be a strictly increasing grid of at least two dates")
+    if settled.ndim != 1 or paid.shape != settled.shape:
+        raise ValueError(
+            f"settlement_times and rates must have the same shape (m,), got {settled.shape} "
+            f"and {paid.shape}"
+        )
+    if not (np.all(np.isfinite(settled)) and np.all(np.isfinite(paid))):
+        raise ValueError("settlement_times and rates must be finite")
+    if np.any(np.diff(settled) < 0.0):
+        raise ValueError("settlement_times must be sorted (non-decreasing)")
+    cumulative = np.concatenate([[0.0], np.cumsum(paid)])
+    index = np.searchsorted(settled, grid, side="right")
+    per_step = cumulative[index[1:]] - cumulative[index[:-1]]
+    return np.asarray(per_step / np.diff(grid), dtype=np.float64)
+
+
 def simulate_hedge(
     spot_paths: npt.ArrayLike,
     times: npt.ArrayLike,
@@ -775,7 +818,8 @@ def simulate_hedge(
     hedge : ``"underlying"`` (buy/sell spot, financed in cash) or ``"perpetual"`` (a linear
         perpetual at the spot price: no cash outlay, variation margin and funding).
     funding_rate : perpetual funding, annualised fraction paid by longs over each step (an
-        8-hourly rate ``f`` is ``f * 3 * 365``): a number, ``(K,)`` per step, or ``(n, K)``.
+        8-hourly rate ``f`` is ``f * 3 * 365``): a number, ``(K,)`` per step, or ``(n, K)``;
+        :func:`funding_rate_on_grid` maps a real settlement history onto the grid.
     start_time : years since the epoch of ``times[0]``, for the ``time`` field of the policy
         views (calendar grids aligned to a clock time).
     engine : ``"auto"`` (numba kernel for the default, ``Calendar`` without ``align_to`` and
@@ -889,5 +933,6 @@ __all__ = [
     "HedgeStatistics",
     "OptionBook",
     "compare_policies",
+    "funding_rate_on_grid",
     "simulate_hedge",
 ]

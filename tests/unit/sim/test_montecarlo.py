@@ -38,6 +38,7 @@ from hedgekeeper.sim.montecarlo import (
     HedgeResult,
     OptionBook,
     compare_policies,
+    funding_rate_on_grid,
     simulate_hedge,
 )
 
@@ -498,3 +499,49 @@ def test_kernel_batches_give_the_same_paths(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(montecarlo, "_KERNEL_BATCH_VALUES", 13 * 10)  # 10 paths per call
     batched = simulate_hedge(prices, times, book, DeltaBand(0.1), **kwargs)
     assert_same(batched, whole, rtol=0.0)
+
+
+def test_funding_history_on_the_grid_charges_each_settlement() -> None:
+    hour = 1.0 / 8760.0
+    start = 50.0
+    times = start + hour * np.arange(25)  # one day, hourly
+    settlements = start + hour * np.array([-8.0, 0.0, 8.0, 16.0, 24.0, 32.0])
+    rates = np.array([9.0, 9.0, 1e-4, -2e-4, 3e-4, 9.0])  # only the three inside (t0, t24]
+    per_step = funding_rate_on_grid(times, settlements, rates)
+    assert per_step.shape == (24,)
+    np.testing.assert_allclose(per_step[[7, 15, 23]] * hour, [1e-4, -2e-4, 3e-4])
+    assert np.count_nonzero(per_step) == 3
+    prices = np.full((1, 25), 100.0)
+    book = OptionBook.single("put", 100.0, 30 * hour, 0.5, position="long")
+    result = simulate_hedge(
+        prices,
+        times - start,
+        book,
+        DeltaBand(10.0, unit="usd"),
+        hedge="perpetual",
+        funding_rate=per_step,
+        start_time=start,
+    )
+    delta = float(black_scholes(100.0, 100.0, 30 * hour, 0.0, 0.5, "put").delta)
+    assert result.funding_pv[0] == pytest.approx(-delta * 100.0 * 2e-4, rel=1e-9)
+    with pytest.raises(ValueError, match="settlement_times must be sorted"):
+        funding_rate_on_grid(times, settlements[::-1], rates)
+
+
+def test_real_binance_funding_history_is_conserved_on_an_hourly_grid() -> None:
+    import pandas as pd
+
+    from hedgekeeper.policies import years_since_epoch
+    from shared_data import shared_data
+
+    frame = pd.read_csv(shared_data("binance_usdm_funding_8h_2019-2024.csv"))
+    frame = frame[frame["symbol"] == "BTCUSDT"]
+    settled = years_since_epoch(pd.to_datetime(frame["timestamp"]).dt.tz_localize(None).to_numpy())
+    start = float(years_since_epoch(np.datetime64("2022-11-01T00:00")))
+    times = start + np.arange(30 * 24 + 1) / 8760.0
+    per_step = funding_rate_on_grid(times, settled, frame["funding_rate"].to_numpy())
+    inside = (settled > times[0]) & (settled <= times[-1])
+    assert np.count_nonzero(inside) == 90  # 30 days x 3 settlements
+    assert np.sum(per_step * np.diff(times)) == pytest.approx(
+        float(frame["funding_rate"].to_numpy()[inside].sum()), rel=1e-9
+    )
