@@ -32,29 +32,39 @@ are per 1.00 of vol, ``rho`` per 1.00 of rate. Put-call parity: ``C - P = D (F -
 
 Numerics
 --------
-* The normal CDF is ``N(x) = erfc(-x / sqrt(2)) / 2`` (and ``erf`` near zero); a tail is never
-  formed as ``1 - N(x)``. Only the out-of-the-money option (call if ``F <= K``, else put) is
-  evaluated from the formula; the in-the-money one follows from put-call parity, so a deep
-  in-the-money price keeps full precision and a deep out-of-the-money price keeps its
-  relative precision down to the smallest normal doubles (~1e-300). Near the money, where
-  ``|d1|, |d2| <= 0.5``, the price is formed from ``erf`` terms that do not cancel, so it stays
-  exact when ``s`` is tiny. Elsewhere the relative error of the out-of-the-money price is
-  about ``2e-16 * max(1, |d2|) / s``; no ``NaN`` or overflow arises at any moneyness.
-* ``t == 0``, ``vol == 0``, ``forward == 0`` or ``strike == 0`` (so ``s == 0`` or ``d = +-inf``):
-  the price is the discounted intrinsic value of the forward, ``D max(w (F - K), 0)``; delta
-  is the step ``D w H(w (F - K))`` with ``H(0) = 1/2``; gamma, vega, vanna and volga are 0
-  (their limits away from the money; at the money they are singular or one-sided); theta and
-  rho are the derivatives of that discounted intrinsic value.
+* Only the out-of-the-money option (call if ``F <= K``, else put) is evaluated from the
+  formula; the in-the-money one follows from put-call parity, so a deep in-the-money price
+  keeps every digit. The normal CDF is never formed as ``1 - N(x)``: ``N`` comes from ``erf``
+  for ``|x| <= 0.66`` and from the scaled ``erfcx`` beyond (Cody 1969), whose tail
+  ``N(-z) = exp(-z^2/2) erfcx(z/sqrt 2) / 2`` shares one ``exp`` between both legs of the price.
+  The difference ``F N(d1) - K N(d2)`` is formed without cancellation: by a Hermite series for
+  ``N(d1) - N(d2)`` when ``s`` is small, by erf terms near the money, and in the tails by
+  differencing ``erfcx`` (its leading ``1/(sqrt(pi) y)`` terms exactly). ``ln(F/K)`` comes from
+  ``log1p((F - K)/K)`` near the money so it keeps its relative precision there.
+* Accuracy of the price against mpmath (tests/reference/test_black_reference.py): relative
+  error below 1.5e-14 near the money for every ``s`` down to 1e-14, below ~1e-13 where
+  ``|d2| <= 8`` and below 4e-13 for every price down to 1e-300 (the last bit of ``ln(F/K)``
+  costs about ``d2^2 * 2e-16`` there). No ``NaN`` and no overflow at any moneyness.
+* ``t == 0``, ``vol == 0`` (or ``vol * sqrt(t) < 1e-300``), ``forward == 0`` or
+  ``strike == 0``: the price is the discounted intrinsic value of the forward,
+  ``D max(w (F - K), 0)``; delta is the step ``D w H(w (F - K))`` (times ``F/S`` for
+  Black-Scholes-Merton) with ``H(0) = 1/2``; gamma, vega, vanna and volga are 0 (their limits
+  away from the money; at the money they are singular or one-sided); theta and rho are the
+  derivatives of that discounted intrinsic value.
 * Invalid input raises ``ValueError`` naming the argument: ``NaN`` or infinite values
   anywhere, negative spot/forward, strike, ``t`` or ``vol``, unknown ``kind``, shapes that do
   not broadcast. For Black-Scholes-Merton a forward ``S exp((r - q) t)`` that overflows gives
-  ``inf``/``NaN``.
+  ``inf``/``NaN``; a gamma whose true value exceeds the double range (``F s`` below ~1e-308)
+  is ``inf``.
 
-Speed: one fused numba kernel walks the broadcast inputs once (one ``log``, ``sqrt``, two
-``exp``, two ``erf``/``erfc`` per option) and writes all eight outputs; it also checks the
-inputs, so validation costs no extra pass. ``_black_numpy`` is the vectorised numpy/scipy
-reference beside it, used when numba is unavailable or disabled with
-``HEDGEKEEPER_DISABLE_NUMBA=1``; the tests check that the two agree.
+Speed: one fused numba kernel walks the broadcast inputs once and writes all eight outputs;
+it also checks the inputs, so validation costs no extra pass. Its loop body has no branch
+(selects only) and calls no libm function (``exp``/``log`` are written out), so LLVM
+vectorises it with SIMD: on one core of an AMD EPYC (Zen 4, AVX-512) a 1,000,000-option call
+takes 30-40 ms for all eight outputs, 5-7x less than pyvolr's Rust kernels or fast-vollib's
+numba backend take for price, delta, gamma and vega (bench/pricing.py). ``_black_numpy`` is
+the vectorised numpy/scipy reference beside it, used when numba is unavailable or disabled
+with ``HEDGEKEEPER_DISABLE_NUMBA=1``; the tests check that the two agree.
 """
 
 from __future__ import annotations
@@ -67,7 +77,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from hedgekeeper.pricing._inputs import (
     ArrayLike,
@@ -526,6 +535,8 @@ def _black_numpy(
     Same branches, with numpy's exp/log and scipy's erf/erfcx (not Cody's) for the special
     functions. Returns price, delta, gamma, vega, theta, rho, vanna, volga.
     """
+    from scipy import special  # only this fallback needs scipy; keep it off the import path
+
     w = kind.astype(np.float64)
     with np.errstate(all="ignore"):
         disc = np.exp(-rate * t)
