@@ -159,8 +159,6 @@ _CQ0, _CQ1, _CQ2, _CQ3, _CQ4 = (
     0.0605183413124413191,
     0.00233520497626869185,
 )
-# |d| up to which N(d) comes from erf: 0.46875 * sqrt(2).
-_ERF_ZONE = _CODY_THRESHOLD / _SQRT1_2
 
 # exp and log written out so LLVM can vectorise the kernel (SIMD): libm calls cannot be.
 # exp: Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, Taylor polynomial of degree 13
@@ -349,6 +347,8 @@ def _black_kernel(
     ``a2 = a1 - s``.
     """
     n = out.shape[1]
+    if n == 0:
+        return 0
     block = min(_BLOCK, n)
     fill_u = np.full(block, underlying[0])
     fill_k = np.full(block, strike[0])
