@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from hedgekeeper.pricing.implied import IVStatus, implied_vol
+from hedgekeeper.pricing.lets_be_rational import normalised_black
 from shared_data import shared_data
 
 FloatArray = npt.NDArray[np.float64]
@@ -92,6 +93,25 @@ def test_vollib_docstring_example() -> None:
     # S=100, K=100, sigma=0.2, r=0.01, t=0.5, q=0, call: price 5.87602423383 (to 1e-5), iv 0.2.
     got = implied_vol(5.87602423383, 100.0, 100.0, 0.5, 0.01, "c", model="black_scholes")
     assert abs(float(got) - 0.2) < 2e-10  # 0.5e-11 price rounding / vega 28.1
+
+
+# ln b(x, s) of the normalised Black call far beyond the point where b underflows.
+# SOURCE: mpmath 1.4.1 at 60 significant digits,
+# ln(Phi(x/s + s/2) e^{x/2} - Phi(x/s - s/2) e^{-x/2}).
+LOG_NORMALISED_BLACK = [
+    (-90.0, 2.4, -711.13826025543589188),
+    (-60.0, 1.0, -1809.2333908700934017),
+    (-30.0, 0.5, -1809.8328400352368204),
+    (-5.0, 0.1, -1261.0480169642432778),
+]
+
+
+@pytest.mark.parametrize(("x", "s", "expected"), LOG_NORMALISED_BLACK)
+def test_log_normalised_black_deep_tail(x: float, s: float, expected: float) -> None:
+    got = float(normalised_black(x, s, "call", log=True))
+    assert got == pytest.approx(expected, rel=4e-16)
+    # The put at -x is the same function (reciprocal-strike symmetry).
+    assert float(normalised_black(-x, s, "put", log=True)) == got
 
 
 # ---------------------------------------------------------------------------------------------

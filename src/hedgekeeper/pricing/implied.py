@@ -50,8 +50,8 @@ class IVStatus(IntEnum):
     ZERO_EXPIRY = lbr.STATUS_ZERO_EXPIRY
     """``t == 0``: the price carries no information about volatility."""
     NOT_CONVERGED = lbr.STATUS_NOT_CONVERGED
-    """The solver returned no positive finite vol (only at the edge of the double range,
-    for example log-moneyness beyond about 1400)."""
+    """The solver returned no positive finite vol. Only seen at the edge of the double range:
+    ``|ln(F/K)|`` beyond about 1400 (say a subnormal forward against a strike of 1e308)."""
 
 
 @overload
@@ -150,12 +150,18 @@ def implied_vol(
 
     Notes
     -----
-    Accuracy: where the price is well conditioned (see the tests), ``implied_vol`` of a price
-    computed at ``vol`` returns ``vol`` to a relative 1e-12 or better, including options many
-    standard deviations out of the money with prices down to 1e-300. The answer can be no
-    better than the price allows: an in-the-money price whose time value is a few ulps of the
-    price determines the vol only coarsely (and at 4 ulps or less, not at all:
-    ``IVStatus.NO_TIME_VALUE``).
+    Accuracy: where the price is well conditioned (``16 eps * price / (vol * vega) < 1e-12``,
+    see ``tests/property/test_implied_properties.py``), ``implied_vol`` of a price computed at
+    ``vol`` returns ``vol`` to a relative 1e-12 or better: total volatility ``vol sqrt(t)`` from
+    0.001 to 3, up to 40 standard deviations out of the money, prices down to 1e-300 (also
+    where ``price / sqrt(F K)`` is subnormal: the deepest segment works with its logarithm).
+    The answer can be no better than the price allows: an in-the-money price whose time value
+    is a few ulps of the price determines the vol only coarsely (and at 4 ulps or less, not at
+    all: ``IVStatus.NO_TIME_VALUE``).
+
+    Status order: a non-finite or invalid element is ``INVALID_INPUT`` before anything else,
+    then ``t == 0`` is ``ZERO_EXPIRY``, a negative price ``BELOW_INTRINSIC``, then the upper
+    bound, the intrinsic value and the time value are checked in that order.
 
     References
     ----------

@@ -40,6 +40,14 @@ Departures from ``py_lets_be_rational`` (each restores Jäckel's C++ or guards a
 * the middle-segment loop bisects when the vega underflows instead of dividing by zero;
 * after Jäckel's two Householder steps, further steps (at most 16 in all) are taken only while
   the last step exceeded 1e-6 of the volatility, which happens only for |x| > 500 and s > 20;
+* where the normalised price is below 1e-270 the lowest segment's initial guess and iteration
+  use ln(beta) and ln b(x, s) (never beta or b themselves), so subnormal normalised prices of
+  ordinary option prices (deep OTM calls on large strikes) keep full accuracy;
+* b(x, s) where h + t > 0 uses the complement b_max - e^{-(h^2+t^2)/2} [erfcx((h+t)/sqrt 2)
+  + erfcx((t-h)/sqrt 2)] / 2 in place of Jäckel's norm_cdf form (region 3) and of erfcx at a
+  negative argument (upper region 4): the same function with fewer exponentials, at least as
+  accurate (checked against mpmath); b and its vega share one exponential; in-the-money
+  normalised intrinsic values use expm1 and near-the-money log-moneyness log1p.
 * ``log(0)``, ``exp`` overflow and divisions by zero, which raise in plain Python and under
   numba's Python error model, are guarded so the kernels never raise on a float input.
 

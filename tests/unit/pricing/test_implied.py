@@ -317,6 +317,34 @@ def test_prices_down_to_1e_minus_300() -> None:
     assert float(vol) == pytest.approx(vol_true, rel=1e-12)
 
 
+def test_subnormal_normalised_price_keeps_full_accuracy() -> None:
+    # 37.5 standard deviations out of the money with s = 2.4 and a strike of 100 e^90: the
+    # price (~1e-275) is an ordinary double but price / sqrt(F K) is subnormal (~1e-309).
+    forward, t, vol_true = 100.0, 2.0, 2.4 / math.sqrt(2.0)
+    strike = forward * math.exp(90.0)
+    x = math.log(forward / strike)
+    log_b = float(normalised_black(x, 2.4, "call", log=True))
+    assert float(normalised_black(x, 2.4, "call")) < 2.3e-308
+    price = math.exp(log_b + 0.5 * (math.log(forward) + math.log(strike)))
+    assert 1e-290 < price < 1e-260
+    vol, status = implied_vol(price, forward, strike, t, 0.0, "call", return_status=True)
+    assert status == IVStatus.OK
+    assert float(vol) == pytest.approx(vol_true, rel=1e-12)
+
+
+def test_log_normalised_black_matches_log_where_representable() -> None:
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-40.0, 40.0, 2000)
+    s = np.exp(rng.uniform(math.log(1e-3), math.log(4.0), 2000))
+    theta = rng.choice(np.array([1, -1], dtype=np.int8), 2000)
+    b = normalised_black(x, s, theta)
+    log_b = normalised_black(x, s, theta, log=True)
+    normal = b > 1e-290
+    np.testing.assert_allclose(log_b[normal], np.log(b[normal]), rtol=1e-14, atol=1e-14)
+    assert np.all(np.isfinite(log_b))
+    assert np.all(log_b[~normal] < math.log(1e-290))
+
+
 # ---------------------------------------------------------------------------------------------
 # Kernel agreement: against py_lets_be_rational, and numba against plain Python.
 
