@@ -77,6 +77,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from hedgekeeper.pricing._inputs import (
     ArrayLike,
@@ -535,8 +536,6 @@ def _black_numpy(
     Same branches, with numpy's exp/log and scipy's erf/erfcx (not Cody's) for the special
     functions. Returns price, delta, gamma, vega, theta, rho, vanna, volga.
     """
-    from scipy import special  # only this fallback needs scipy; keep it off the import path
-
     w = kind.astype(np.float64)
     with np.errstate(all="ignore"):
         disc = np.exp(-rate * t)
