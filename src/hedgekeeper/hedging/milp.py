@@ -38,7 +38,7 @@ from hedgekeeper.hedging.problem import FloatArray, HedgeProblem
 
 _EPS_LOTS = 1e-9
 _SHRINK = 1e-6  # fraction of the band width the program keeps away from each band edge
-_CONVEX_RTOL = 1e-9
+_CONVEX_RTOL = 1e-8
 _INFEASIBLE = 2  # scipy.optimize.milp status
 
 
@@ -82,11 +82,11 @@ def cost_curves(problem: HedgeProblem, caps: FloatArray, sign: float,
                 segments: int) -> list[_Curve]:
     """Piecewise-linear cost of trading 1..cap lots in direction ``sign``, per instrument."""
     n = len(problem.instruments)
+    whole = np.floor(caps)
     nodes = np.ones((segments + 1, n))
     for i in range(n):
-        if caps[i] >= 1.0:
-            grid = np.geomspace(1.0, caps[i], segments + 1)
-            nodes[:, i] = np.round(grid) if caps[i] == np.round(caps[i]) else grid
+        if whole[i] >= 1.0:
+            nodes[:, i] = np.round(np.geomspace(1.0, whole[i], segments + 1))
     quantity = sign * nodes * problem.lot
     usd = np.asarray(problem.cost_model.cost(quantity, problem.context), dtype=np.float64)
     if usd.shape != quantity.shape or not np.all(np.isfinite(usd)) or np.any(usd < 0.0):
@@ -112,6 +112,9 @@ def cost_curves(problem: HedgeProblem, caps: FloatArray, sign: float,
             total = float(np.sum(widths))
             slopes = np.array([float(np.sum(slopes * widths)) / total])
             widths = np.array([total])
+        if caps[i] > whole[i] and widths.size:
+            # Fractional caps (the relaxation): the last piece's slope carries the remainder.
+            widths = np.concatenate([widths[:-1], [widths[-1] + caps[i] - whole[i]]])
         curves.append(_Curve(jump, float(cost[0]), widths, slopes))
     return curves
 

@@ -18,6 +18,8 @@ from hedgekeeper.hedging.problem import (
 
 Method = Literal["auto", "closed_form", "milp"]
 
+_DECIMALS = 12
+
 
 def size_hedge(problem: HedgeProblem, *, method: Method = "auto", segments: int = 12,
                time_limit_s: float = 10.0) -> HedgeResult:
@@ -153,7 +155,9 @@ def _refusal(problem: HedgeProblem) -> HedgeResult:
 
 def _result(problem: HedgeProblem, status: HedgeStatus, method: str, trades: FloatArray,
             reason: str) -> HedgeResult:
-    trades = np.asarray(trades, dtype=np.float64) + 0.0
+    # lots * lot is inexact in binary (12 * 0.1 = 1.2000000000000002); the nearest double of
+    # the decimal amount is what a venue expects. + 0.0 turns -0.0 into 0.0.
+    trades = np.asarray(np.round(trades, _DECIMALS) + 0.0, dtype=np.float64)
     return HedgeResult(
         status=status,
         reason=reason,
