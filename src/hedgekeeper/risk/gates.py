@@ -60,7 +60,8 @@ class TradeProposal:
     cost_usd : expected cost of all the trades (fees, spread, impact, fixed), USD.
     greeks_before, greeks_after : the whole book's Greeks before and after the trades.
     spot : underlying price, USD per coin.
-    vol : annualised spot volatility used to price risk, fraction.
+    vol : annualised spot volatility used to price risk, fraction; None when no estimate was
+        available (gates that need it refuse).
     """
 
     instruments: tuple[str, ...]
@@ -72,7 +73,7 @@ class TradeProposal:
     greeks_before: BookGreeks
     greeks_after: BookGreeks
     spot: float
-    vol: float
+    vol: float | None
 
     def __post_init__(self) -> None:
         n = len(self.instruments)
@@ -88,6 +89,8 @@ class TradeProposal:
             object.__setattr__(self, name, array)
         for name in ("cost_usd", "spot", "vol"):
             value = getattr(self, name)
+            if value is None and name == "vol":
+                continue
             if not math.isfinite(value) or value < 0.0 or (name == "spot" and value <= 0.0):
                 raise ValueError(f"TradeProposal.{name} must be finite and >= 0 (spot > 0), "
                                  f"got {value!r}")
@@ -168,7 +171,11 @@ class CostBenefitGate:
                                   self.horizon_years, self.vol_of_vol, self.spot_vol_correlation))
 
     def check(self, proposal: TradeProposal) -> GateResult:
-        """Pass when ``benefit_usd >= cost_usd``."""
+        """Pass when ``benefit_usd >= cost_usd``; refuse when the proposal has no volatility."""
+        if proposal.vol is None:
+            return GateResult(self.name, False, "no spot volatility to price the risk removed "
+                              "(give a realised, forecast or implied volatility)",
+                              {"cost_usd": proposal.cost_usd})
         before = self.variance(proposal.greeks_before, proposal.spot, proposal.vol)
         after = self.variance(proposal.greeks_after, proposal.spot, proposal.vol)
         benefit = float(variance_benefit(before, after, self.risk_aversion))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,14 @@ def test_gate_uses_gamma_and_vega_terms() -> None:
     v0 = float(pnl_variance(0.1, -2e-4, -5_000.0, SPOT, 0.55, 7 / 365, 0.9, -0.4))
     v1 = float(pnl_variance(0.0, 0.0, -100.0, SPOT, 0.55, 7 / 365, 0.9, -0.4))
     assert result.figures["benefit_usd"] == pytest.approx(0.5e-4 * (v0 - v1))
+
+
+def test_refuses_without_a_volatility() -> None:
+    gate = CostBenefitGate(risk_aversion=1e-5, horizon_years=1 / 365)
+    bare = dataclasses.replace(_proposal(cost_usd=1.0), vol=None)
+    result = gate.check(bare)
+    assert not result.passed
+    assert "volatility" in result.reason
 
 
 def test_adding_risk_is_never_worth_it() -> None:
