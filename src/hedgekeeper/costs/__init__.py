@@ -8,6 +8,7 @@ vectorised.
 from hedgekeeper.costs.fees import FixedPerOrder, ProportionalFee
 from hedgekeeper.costs.impact import SquareRootImpact
 from hedgekeeper.costs.model import AdditiveCost, CostModel, CostSum, TradeContext
+from hedgekeeper.costs.quotes import Quote, trade_context
 from hedgekeeper.costs.spread import HalfSpread
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "FixedPerOrder",
     "HalfSpread",
     "ProportionalFee",
+    "Quote",
     "SquareRootImpact",
     "TradeContext",
+    "trade_context",
 ]
