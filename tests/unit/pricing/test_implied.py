@@ -268,6 +268,12 @@ def test_broadcasting_matches_elementwise() -> None:
     np.testing.assert_allclose(vol, vol_true, rtol=1e-13)
 
 
+def test_empty_input() -> None:
+    vol, status = implied_vol([], 100.0, 100.0, 1.0, 0.0, "call", return_status=True)
+    assert vol.shape == status.shape == (0,)
+    assert implied_vol(np.empty((0, 3)), 100.0, [90.0, 100.0, 110.0], 1.0, 0.0, "c").shape == (0, 3)
+
+
 def test_kind_spellings_agree() -> None:
     price = black76_price(100.0, 90.0, 1.0, 0.0, 0.3, "put")
     base = implied_vol(price, 100.0, 90.0, 1.0, 0.0, "put")
@@ -424,12 +430,13 @@ def _case_inputs() -> dict[str, object]:
     vol = rng.uniform(0.05, 2.0, n)
     forward = spot * np.exp((rate - q) * t)
     price = black76_price(forward, strike, t, rate, vol, kind)
-    # Append one of each status.
-    price = np.concatenate([price, [-1.0, 1e9, 0.0, np.nan, 5.0, 1e-310]])
-    extra = 6
+    # Append one of each status, and a deep OTM call whose normalised price is subnormal (the
+    # log-domain segment of the solver).
+    price = np.concatenate([price, [-1.0, 1e9, 0.0, np.nan, 5.0, 1e-310, 5e-288]])
+    extra = 7
     spot = np.concatenate([spot, np.full(extra, 100.0)])
-    strike = np.concatenate([strike, [90.0, 90.0, 200.0, 90.0, 90.0, 1e300]])
-    t = np.concatenate([t, [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]])
+    strike = np.concatenate([strike, [90.0, 90.0, 200.0, 90.0, 90.0, 1e300, 100.0 * math.exp(90)]])
+    t = np.concatenate([t, [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 2.0]])
     rate = np.concatenate([rate, np.zeros(extra)])
     q = np.concatenate([q, np.zeros(extra)])
     kind = np.concatenate([kind, np.ones(extra, dtype=int)])
@@ -479,6 +486,8 @@ def test_plain_python_path_agrees_with_numba() -> None:
     black = normalised_black(*black_args)
     assert plain["status"] == status.tolist()
     assert set(status.tolist()) >= {0, 1, 2, 3, 4, 5}
+    assert status[-1] == IVStatus.OK
+    assert 1.6 < vol[-1] < 1.8  # b(-90, s) = 1.4e-309 at s = 2.4, vol = 2.4 / sqrt(2)
     plain_vol = np.array([float(v) for v in plain["vol"]])  # type: ignore[attr-defined]
     plain_black = np.array([float(b) for b in plain["black"]])  # type: ignore[attr-defined]
     np.testing.assert_allclose(plain_vol, vol, rtol=1e-15, equal_nan=True)
