@@ -181,7 +181,7 @@ def implied_vol(
     t_arr = as_float("t", t)
     rate_arr = as_float("rate", rate)
     div_yield_arr = as_float("div_yield", div_yield)
-    kind_arr = _kind_codes(kind)
+    kind_arr = as_kind(kind, "kind")
     if model_code == lbr.MODEL_BLACK76 and np.any(div_yield_arr != 0.0):
         raise ValueError(
             "div_yield must be 0 with model='black76' (the forward already carries it); "
@@ -228,15 +228,3 @@ def implied_vol(
         return vol.reshape(shape), status.reshape(shape)
     return vol.reshape(shape)
 
-
-def _kind_codes(kind: object) -> npt.NDArray[np.int8]:
-    # as_kind maps string arrays element by element in Python; a book of a million options
-    # spelled exactly "call"/"put"/"c"/"p" is mapped here with vectorised comparisons instead,
-    # and anything else goes through as_kind (case, whitespace, errors naming the argument).
-    array = np.asarray(kind)
-    if array.dtype.kind == "U" and array.size > 64:
-        is_call = (array == "call") | (array == "c")
-        is_put = (array == "put") | (array == "p")
-        if bool(np.all(is_call | is_put)):
-            return np.where(is_call, np.int8(1), np.int8(-1)).astype(np.int8)
-    return as_kind(array, "kind")
