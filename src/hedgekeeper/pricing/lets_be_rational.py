@@ -566,19 +566,6 @@ def normalised_intrinsic(x: float, theta: float) -> float:
 
 
 @njit
-def normalised_vega(x: float, s: float) -> float:
-    """Normalised vega ``db/ds = exp(-(x^2/s^2 + s^2/4)/2) / sqrt(2 pi)``."""
-    ax = abs(x)
-    if ax <= 0.0:
-        return ONE_OVER_SQRT_TWO_PI * math.exp(-0.125 * s * s)
-    if s <= 0.0 or s <= ax * SQRT_DBL_MIN:
-        return 0.0
-    h = x / s
-    t = 0.5 * s
-    return ONE_OVER_SQRT_TWO_PI * math.exp(-0.5 * (h * h + t * t))
-
-
-@njit
 def _asymptotic_expansion_of_normalised_black_call(h: float, t: float) -> float:
     # b / exp(-(h^2+t^2)/2) = (t/r) A(h,t) / sqrt(2 pi), r = (h+t)(h-t), for h < -10:
     # 17th order expansion of A in q = (h/r)^2 with e = (t/h)^2 (Jäckel 2015, eq. (2.13)-(2.17)).
@@ -688,16 +675,6 @@ def _small_t_expansion_of_normalised_black_call(h: float, t: float) -> float:
     ) * w / 6227020800.0
     expansion = 2.0 * t * (a + w * (c1 + w * (c2 + w * (c3 + w * (c4 + w * (c5 + c6))))))
     return abs(max(ONE_OVER_SQRT_TWO_PI * expansion, 0.0))
-
-
-@njit
-def _normalised_black_call_using_norm_cdf(x: float, s: float) -> float:
-    # b = Phi(x/s + s/2) exp(x/2) - Phi(x/s - s/2) exp(-x/2), used when b is near b_max.
-    h = x / s
-    t = 0.5 * s
-    b_max = _exp(0.5 * x)
-    b = norm_cdf(h + t) * b_max - _div(norm_cdf(h - t), b_max)
-    return abs(max(b, 0.0))
 
 
 @njit
