@@ -38,3 +38,7 @@ def main() -> None:
 from hedgekeeper.cli.simulate import simulate_hedge_command as _simulate_hedge  # noqa: E402
 
 app.command("simulate-hedge")(_simulate_hedge)
+
+from hedgekeeper.cli.journal import journal_app as _journal_app  # noqa: E402
+
+app.add_typer(_journal_app, name="journal")

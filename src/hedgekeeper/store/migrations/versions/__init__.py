@@ -1,0 +1,1 @@
+"""Journal schema revisions, oldest first (``0001_initial`` ...)."""
