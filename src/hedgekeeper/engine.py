@@ -96,11 +96,14 @@ class MarketInputs:
 
     Attributes
     ----------
-    snapshot : index, forwards and implied vols of one underlying (its timestamp is "now").
+    snapshot : index, forwards and implied vols of one underlying, as of its timestamp.
     quotes : instrument name -> top of book of each allowed hedge instrument.
     realised_vol, forecast_vol, dvol : annualised spot volatility estimates, fractions, or None.
         The cost-benefit gate prices risk with the first given of forecast, realised, DVOL.
     vol_percentile : percentile in [0, 1] of the current volatility in its history, or None.
+    now : the decision time (UTC) from the shell's clock, or None for the snapshot's timestamp.
+        The engine reads no clock: a shell that passes ``now`` lets the policies refuse data
+        older than their ``max_data_age`` (``now`` earlier than the snapshot is an error).
     """
 
     snapshot: MarketSnapshot
@@ -109,6 +112,7 @@ class MarketInputs:
     forecast_vol: float | None = None
     dvol: float | None = None
     vol_percentile: float | None = None
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.snapshot, MarketSnapshot):
@@ -118,11 +122,23 @@ class MarketInputs:
             if not isinstance(quote, Quote):
                 raise ValueError(f"MarketInputs.quotes[{name!r}] must be a Quote, got {quote!r}")
         object.__setattr__(self, "quotes", MappingProxyType(dict(self.quotes)))
+        if self.now is not None:
+            if self.now.tzinfo is None or self.now.utcoffset() is None:
+                raise ValueError(f"MarketInputs.now must be timezone-aware (UTC), got {self.now!r}")
+            if self.now < self.snapshot.timestamp:
+                raise ValueError(f"MarketInputs.now ({self.now.isoformat()}) is earlier than the "
+                                 f"snapshot ({self.snapshot.timestamp.isoformat()}): data from "
+                                 "the future")
         for name in ("realised_vol", "forecast_vol", "dvol", "vol_percentile"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"MarketInputs.{name} must be a finite number >= 0 or None, "
                                  f"got {value!r}")
+
+    @property
+    def decision_time(self) -> datetime:
+        """When the decision is made: ``now`` if given, else the snapshot's timestamp."""
+        return self.snapshot.timestamp if self.now is None else self.now
 
     @property
     def risk_vol(self) -> float | None:
@@ -202,6 +218,14 @@ class SizerConfig:
                              f"{self.target_tolerance!r}")
         if not (math.isfinite(self.lot_tolerance) and self.lot_tolerance >= 0.0):
             raise ValueError(f"SizerConfig.lot_tolerance must be >= 0, got {self.lot_tolerance!r}")
+        if isinstance(self.segments, bool) or not isinstance(self.segments, int) or (
+            self.segments < 1
+        ):
+            raise ValueError(f"SizerConfig.segments must be an integer >= 1, got "
+                             f"{self.segments!r}")
+        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0.0):
+            raise ValueError(f"SizerConfig.time_limit_s must be a finite number of seconds > 0, "
+                             f"got {self.time_limit_s!r}")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -291,7 +315,7 @@ class Decision:
     ----------
     outcome : :class:`Outcome`.
     reason : one line explaining the outcome.
-    timestamp : snapshot time the decision was made at (UTC).
+    timestamp : when the decision was made (UTC): ``MarketInputs.decision_time``.
     underlying : the coin.
     spot : index at decision time, USD per coin.
     inputs : input name -> its time stamp (``snapshot``, ``last_rebalance``), read-only.
@@ -332,7 +356,8 @@ def decide(state: EngineState, market: MarketInputs, components: Components) -> 
     Parameters
     ----------
     state : the book and its rebalance history.
-    market : snapshot of the book's underlying (its time is "now"), hedge quotes, vol signals.
+    market : snapshot of the book's underlying, hedge quotes, vol signals and the decision time
+        (``market.now``, default the snapshot's timestamp).
     components : policy, sizer configuration, cost model, gates, target Greeks.
 
     Returns
@@ -357,7 +382,7 @@ def decide(state: EngineState, market: MarketInputs, components: Components) -> 
     policy = _policy_name(components.policy) if target is None else str(target.policy[0])
     decision = Decision(
         outcome=Outcome.REFUSED_INPUT if held.refused else Outcome.HOLD,
-        reason=f"{policy}: {held.name}", timestamp=snapshot.timestamp, underlying=coin,
+        reason=f"{policy}: {held.name}", timestamp=market.decision_time, underlying=coin,
         spot=snapshot.index_price,
         inputs={"snapshot": snapshot.timestamp, "last_rebalance": state.last_rebalance},
         exposure_before=before, exposure_after=before, policy=policy,
@@ -462,14 +487,15 @@ def _problem(state: EngineState, market: MarketInputs, components: Components,
 def _policy_view(state: EngineState, market: MarketInputs, targets: BookGreeks,
                  before: BookGreeks, exposure: Exposure | None) -> PolicyView:
     snapshot = market.snapshot
-    now = _years(snapshot.timestamp)
+    now = _years(market.decision_time)
+    data_time = _years(snapshot.timestamp)
     last = None if state.last_rebalance is None else _years(state.last_rebalance)
     recent = None
     if state.recent_rebalances:
         recent = np.array([[_years(t) for t in state.recent_rebalances]])
     return PolicyView(
         time=np.array([now]), spot=np.array([snapshot.index_price]),
-        net_delta=np.array([before.delta]), data_time=np.array([now]),
+        net_delta=np.array([before.delta]), data_time=np.array([data_time]),
         target_delta=np.array([targets.delta]), gamma=np.array([before.gamma]),
         vega=np.array([before.vega]), target_gamma=np.array([targets.gamma]),
         target_vega=np.array([targets.vega]), rate=np.array([snapshot.rate]),

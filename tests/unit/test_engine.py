@@ -195,6 +195,10 @@ def test_missing_quote_names_the_instrument() -> None:
         (lambda: SizerConfig((HedgeInstrument(PERP, 1.0),), target_tolerance=2.0),
          "target_tolerance"),
         (lambda: MarketInputs(SNAPSHOT, realised_vol=-1.0), "realised_vol"),
+        (lambda: MarketInputs(SNAPSHOT, now=NOW - timedelta(seconds=1)), "now"),
+        (lambda: MarketInputs(SNAPSHOT, now=datetime(2026, 1, 26, 10)), "now"),
+        (lambda: SizerConfig((HedgeInstrument(PERP, 1.0),), segments=0), "segments"),
+        (lambda: SizerConfig((HedgeInstrument(PERP, 1.0),), time_limit_s=-1.0), "time_limit_s"),
         (lambda: EngineState(BOOK, last_rebalance=NOW), "last_rebalance"),
         (lambda: Components(policy=object(), sizer=SizerConfig((HedgeInstrument(PERP, 1.0),)),
                             cost_model=COST), "policy"),
@@ -203,3 +207,16 @@ def test_missing_quote_names_the_instrument() -> None:
 def test_configuration_errors_name_the_field(build: object, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         build()  # type: ignore[operator]
+
+
+def test_stale_snapshot_is_refused_through_decide() -> None:
+    # The shell's clock says 10 minutes after the snapshot; DeltaBand's default max_data_age is
+    # 5 minutes, so the policy must refuse rather than trade on stale data.
+    stale = dataclasses.replace(MARKET, now=NOW + timedelta(minutes=10))
+    decision = decide(EngineState(BOOK), stale, _components())
+    assert decision.outcome is Outcome.REFUSED_INPUT
+    assert decision.policy_reason == "REFUSED_STALE"
+    assert decision.orders == ()
+    assert decision.timestamp == NOW + timedelta(minutes=10)
+    fresh = dataclasses.replace(MARKET, now=NOW + timedelta(minutes=1))
+    assert decide(EngineState(BOOK), fresh, _components()).outcome is Outcome.TRADE
