@@ -28,7 +28,9 @@ Conventions and the traps they avoid:
   :class:`InvalidTransitionError` (a ``ValueError``) naming the order, its status and the event.
 
 Amounts are :class:`decimal.Decimal` (exact); a float given by a caller is converted through
-its shortest repr (``0.1`` -> ``Decimal("0.1")``).
+its shortest repr (``0.1`` -> ``Decimal("0.1")``). Arithmetic on them uses :data:`EXACT` (the
+default decimal context rounds to 28 digits) and amounts are bounded (40 significant digits,
+magnitude 1e-36..1e36) so sums stay exact.
 
 Client order ids (:func:`client_order_id`) are derived deterministically from the intent id and
 the attempt number: ``"hk"`` + 30 hex digits of BLAKE2b over ``"{intent_id}/{attempt}"``
@@ -41,9 +43,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from enum import StrEnum
 
 __all__ = [
@@ -66,6 +76,7 @@ __all__ = [
     "VenueNotFound",
     "VenueRejected",
     "client_order_id",
+    "exact_sum",
     "to_decimal",
     "transition",
 ]
@@ -123,6 +134,11 @@ _TERMINAL = frozenset(
 )
 _UNRESOLVED = frozenset({OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN})
 _CLIENT_ID_HEX = 30
+_MAX_DIGITS = 40
+_MAX_EXPONENT = 36
+# Arithmetic on amounts must never round: with amounts bounded as to_decimal checks, 200 digits
+# hold any sum exactly, and Inexact is trapped so a violation raises instead of rounding.
+EXACT = Context(prec=200, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero])
 
 
 class InvalidTransitionError(ValueError):
@@ -152,7 +168,19 @@ def to_decimal(value: Decimal | int | float | str, name: str) -> Decimal:
         raise ValueError(f"{name} must be a decimal number, got {value!r}") from None
     if not result.is_finite():
         raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if result and (len(result.as_tuple().digits) > _MAX_DIGITS
+                   or abs(result.adjusted()) > _MAX_EXPONENT):
+        raise ValueError(f"{name} must have at most {_MAX_DIGITS} significant digits and a "
+                         f"magnitude within 1e-{_MAX_EXPONENT}..1e{_MAX_EXPONENT}, got {value!r}")
     return result
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values`` (never rounded to the default 28-digit context)."""
+    total = Decimal(0)
+    for value in values:
+        total = EXACT.add(total, value)
+    return total
 
 
 def _positive(value: Decimal | int | float | str, name: str) -> Decimal:
@@ -327,7 +355,7 @@ class Order:
     @property
     def remaining_quantity(self) -> Decimal:
         """Contracts not yet filled."""
-        return self.quantity - self.filled_quantity
+        return EXACT.subtract(self.quantity, self.filled_quantity)
 
     @property
     def is_open(self) -> bool:
@@ -532,7 +560,7 @@ def _filled(order: Order, event: VenueFill) -> Order:
     status = order.status
     if status is OrderStatus.REJECTED:
         raise _invalid(order, event, "a rejected order cannot trade")
-    filled = order.filled_quantity + fill.quantity
+    filled = EXACT.add(order.filled_quantity, fill.quantity)
     if filled > order.quantity:
         raise OverfillError(
             f"order {order.client_order_id} ({status.value}): fill {fill.trade_id} of "

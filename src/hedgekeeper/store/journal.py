@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hedgekeeper.domain.orders import (
+    EXACT,
     Fill,
     Intent,
     Order,
@@ -42,6 +43,7 @@ from hedgekeeper.domain.orders import (
     OrderSide,
     OrderStatus,
     VenueFill,
+    exact_sum,
     transition,
 )
 from hedgekeeper.store.database import (
@@ -389,8 +391,8 @@ class Journal:
             intent = _intent(intent_row)
             earlier = session.scalars(
                 select(OrderRow).where(OrderRow.intent_id == intent_id)).all()
-            filled = sum((row.filled_quantity for row in earlier), Decimal(0))
-            remaining = intent.quantity - filled
+            filled = exact_sum(row.filled_quantity for row in earlier)
+            remaining = EXACT.subtract(intent.quantity, filled)
             if remaining <= 0:
                 raise ValueError(f"intent {intent_id} is already filled ({filled} of "
                                  f"{intent.quantity})")
@@ -450,11 +452,11 @@ class Journal:
         if still_open:
             raise ValueError(f"intent {intent.intent_id} already has open order(s) "
                              f"{still_open}: resolve them before another order")
-        filled = sum((row.filled_quantity for row in earlier), Decimal(0))
-        if filled + order.quantity > intent.quantity:
+        filled = exact_sum(row.filled_quantity for row in earlier)
+        if EXACT.add(filled, order.quantity) > intent.quantity:
             raise ValueError(f"order {order.client_order_id} of {order.quantity} exceeds what "
                              f"intent {intent.intent_id} still needs "
-                             f"({intent.quantity - filled})")
+                             f"({EXACT.subtract(intent.quantity, filled)})")
         if order.filled_quantity or order.trade_ids:
             raise ValueError(f"order {order.client_order_id} must be recorded before its "
                              "fills (apply them with apply_fill)")
@@ -617,8 +619,8 @@ class Journal:
                 .join(FillRow, FillRow.client_order_id == OrderRow.client_order_id))
             net: dict[str, Decimal] = {}
             for instrument, side, quantity in rows:
-                net[instrument] = net.get(instrument, Decimal(0)) + \
-                    OrderSide(side).sign * quantity
+                change = quantity if OrderSide(side) is OrderSide.BUY else -quantity
+                net[instrument] = EXACT.add(net.get(instrument, Decimal(0)), change)
             return dict(sorted(net.items()))
 
     def record_positions(self, positions: Mapping[str, Decimal], *, source: str,
