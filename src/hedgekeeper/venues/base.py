@@ -68,6 +68,8 @@ __all__ = [
     "VenueTimeout",
     "VenueUnavailable",
     "as_decimal",
+    "canonical",
+    "decimal_text",
     "validate_client_order_id",
 ]
 
@@ -170,6 +172,18 @@ def as_decimal(value: object, name: str, *, positive: bool = False) -> Decimal:
     if positive and number <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return number
+
+
+def canonical(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros and never in exponent notation (``0.50`` -> ``0.5``)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical plain text of ``value`` (``"0.5"``, ``"100"``), as the wire and exports use."""
+    return format(canonical(value), "f")
 
 
 def validate_client_order_id(client_order_id: object, name: str = "client_order_id") -> str:
