@@ -42,3 +42,7 @@ app.command("simulate-hedge")(_simulate_hedge)
 from hedgekeeper.cli.journal import journal_app as _journal_app  # noqa: E402
 
 app.add_typer(_journal_app, name="journal")
+
+from hedgekeeper.cli.paper_venue import paper_venue_app as _paper_venue_app  # noqa: E402
+
+app.add_typer(_paper_venue_app, name="paper-venue")
