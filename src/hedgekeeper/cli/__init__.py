@@ -46,3 +46,7 @@ app.add_typer(_journal_app, name="journal")
 from hedgekeeper.cli.paper_venue import paper_venue_app as _paper_venue_app  # noqa: E402
 
 app.add_typer(_paper_venue_app, name="paper-venue")
+
+from hedgekeeper.cli.forecast import forecast_command as _forecast  # noqa: E402
+
+app.command("forecast")(_forecast)
