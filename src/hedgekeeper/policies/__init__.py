@@ -26,6 +26,7 @@ from hedgekeeper.policies.optimal import (
     whalley_wilmott_halfwidth,
     zakamouline_band,
 )
+from hedgekeeper.policies.predictive import IntentBand, PredictiveBand, budget_halfwidth
 from hedgekeeper.policies.regime import VolRegimeBand
 from hedgekeeper.policies.weights import WeightBand
 
@@ -39,17 +40,20 @@ __all__ = [
     "GreekBands",
     "GreekTarget",
     "HedgeTarget",
+    "IntentBand",
     "LelandDelta",
     "MaxFrequency",
     "MinTradeSize",
     "OptionLegs",
     "Policy",
     "PolicyView",
+    "PredictiveBand",
     "Reason",
     "VolRegimeBand",
     "WeightBand",
     "WhalleyWilmottBand",
     "ZakamoulineBand",
+    "budget_halfwidth",
     "leland_vol",
     "whalley_wilmott_halfwidth",
     "years_since_epoch",

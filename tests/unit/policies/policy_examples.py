@@ -19,12 +19,14 @@ from hedgekeeper.policies import (
     Cooldown,
     DeltaBand,
     GreekBands,
+    IntentBand,
     LelandDelta,
     MaxFrequency,
     MinTradeSize,
     OptionLegs,
     Policy,
     PolicyView,
+    PredictiveBand,
     VolRegimeBand,
     WeightBand,
     WhalleyWilmottBand,
@@ -173,6 +175,37 @@ EXAMPLES: dict[str, Example] = {
             (lambda: VolRegimeBand("realised_vol", [0.5], [0.2]), "halfwidths"),
             (lambda: VolRegimeBand("realised_vol", [0.5], [0.2, 0.1], [DAY, 2 * DAY]), "intervals"),
             (lambda: VolRegimeBand("vol_percentile", [50.0], [0.2, 0.1]), "thresholds"),
+        ),
+    ),
+    "PredictiveBand": Example(
+        build=lambda: PredictiveBand(
+            cost=0.0005, risk_aversion=1e-5, interval=DAY, reference_vol=0.5
+        ),
+        nan_fields=("forecast_vol", "options.strike", "rate", "target_delta"),
+        bad=(
+            (lambda: PredictiveBand(cost=-0.001, risk_aversion=1e-5), "cost"),
+            (lambda: PredictiveBand(cost=0.001, risk_aversion=0.0), "risk_aversion"),
+            (lambda: PredictiveBand(0.001, 1e-5, interval=0.0, reference_vol=0.5), "interval"),
+            (lambda: PredictiveBand(0.001, 1e-5, interval=DAY), "reference_vol"),
+            (
+                lambda: PredictiveBand(0.001, 1e-5, DAY, 0.5, min_interval=2 * DAY),
+                "min_interval",
+            ),
+            (lambda: PredictiveBand(0.001, 1e-5, hedge_to="far"), "hedge_to"),  # type: ignore[arg-type]
+        ),
+    ),
+    "IntentBand": Example(
+        build=lambda: IntentBand(
+            lower=-0.3, upper=0.3, start=NOW - 1.0, deadline=NOW + 1.0, cost_budget=1000.0,
+            cost=0.0005,
+        ),
+        nan_fields=("forecast_vol", "options.expiry"),
+        bad=(
+            (lambda: IntentBand(0.3, -0.3, NOW, NOW + 1.0, 1000.0, 0.0005), "upper"),
+            (lambda: IntentBand(-0.3, 0.3, NOW, NOW - 1.0, 1000.0, 0.0005), "deadline"),
+            (lambda: IntentBand(-0.3, 0.3, NOW, NOW + 1.0, 0.0, 0.0005), "cost_budget"),
+            (lambda: IntentBand(-0.3, 0.3, NOW, NOW + 1.0, 1000.0, -1.0), "cost"),
+            (lambda: IntentBand(float("nan"), 0.3, NOW, NOW + 1.0, 1000.0, 0.0), "lower"),
         ),
     ),
     "Cooldown": Example(
