@@ -43,6 +43,10 @@ from hedgekeeper.cli.journal import journal_app as _journal_app  # noqa: E402
 
 app.add_typer(_journal_app, name="journal")
 
+from hedgekeeper.cli.sweep import sweep as _sweep  # noqa: E402
+
+app.command("sweep")(_sweep)
+
 from hedgekeeper.cli.paper_venue import paper_venue_app as _paper_venue_app  # noqa: E402
 
 app.add_typer(_paper_venue_app, name="paper-venue")
