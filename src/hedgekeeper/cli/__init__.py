@@ -54,3 +54,13 @@ app.add_typer(_paper_venue_app, name="paper-venue")
 from hedgekeeper.cli.forecast import forecast_command as _forecast  # noqa: E402
 
 app.command("forecast")(_forecast)
+
+from hedgekeeper.cli.run import kill_command as _kill  # noqa: E402
+from hedgekeeper.cli.run import resume_command as _resume  # noqa: E402
+from hedgekeeper.cli.run import run_command as _run  # noqa: E402
+from hedgekeeper.cli.run import status_command as _status  # noqa: E402
+
+app.command("run")(_run)
+app.command("kill")(_kill)
+app.command("resume")(_resume)
+app.command("status")(_status)
