@@ -33,6 +33,7 @@ from hedgekeeper.forecast.history import (
 from hedgekeeper.forecast.implied import ImpliedVol
 from hedgekeeper.forecast.ml import FEATURES, GradientBoostedRV, feature_matrix
 from hedgekeeper.forecast.regime import Regime, VolRegime
+from hedgekeeper.forecast.signal import forecast_vol_asof
 
 __all__ = [
     "FEATURES",
@@ -56,6 +57,7 @@ __all__ = [
     "daily_origins",
     "diebold_mariano",
     "feature_matrix",
+    "forecast_vol_asof",
     "newey_west_lags",
     "parse_horizon",
     "qlike",

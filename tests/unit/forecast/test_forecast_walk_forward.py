@@ -140,3 +140,19 @@ def test_daily_origins_errors_name_the_argument() -> None:
         daily_origins(history, "not a date", None, 24)
     with pytest.raises(ValueError, match="horizon"):
         daily_origins(history, "2021-01-20", None, "0h")
+
+
+def test_forecast_vol_asof_uses_only_earlier_origins() -> None:
+    from hedgekeeper.forecast import ForecastPath, forecast_vol_asof
+
+    origin = np.datetime64("2024-01-01", "ns") + np.arange(3).astype("timedelta64[D]")
+    path = ForecastPath("x", 24, origin, np.array([24e-4, np.nan, 96e-4]), np.ones(3), 1)
+    hour = np.timedelta64(1, "h")
+    times = np.array(
+        [origin[0] - hour, origin[0], origin[0] + 23 * hour, origin[1] + hour, origin[2] + hour,
+         origin[2] + 30 * hour]
+    )
+    vol = forecast_vol_asof(path, times)
+    # 24e-4 over 24 h = 1e-4 an hour -> sqrt(1e-4 * 8760) = 0.936 a year.
+    expected = [np.nan, np.sqrt(0.876), np.sqrt(0.876), np.nan, np.sqrt(4 * 0.876), np.nan]
+    np.testing.assert_allclose(vol, expected)
