@@ -14,10 +14,11 @@ A sweep is a grid of **scenarios** × **policies** × each policy's **parameters
     fee_bps = 10.0
     slippage_bps = 2.0
     [scenarios.history]                     # real hourly closes (or [scenarios.gbm])
-    files = { BTC = "data/binance_spot_BTCUSDT_1h_to2024.csv.gz",
-              ETH = "data/binance_spot_ETHUSDT_1h_to2024.csv.gz" }
     start = 2019-01-01T00:00:00Z
     end = 2025-01-01T00:00:00Z
+    [scenarios.history.files]
+    BTC = "data/binance_spot_BTCUSDT_1h_to2024.csv.gz"
+    ETH = "data/binance_spot_ETHUSDT_1h_to2024.csv.gz"
 
     [[scenarios]]
     name = "short-call"
