@@ -30,8 +30,10 @@ import hmac
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -255,7 +257,7 @@ async def serve(
     *,
     on_listening: Callable[[str, int], None] | None = None,
 ) -> None:
-    """Run ``app`` on the listening ``sock`` until SIGINT/SIGTERM (uvicorn, one process).
+    """Run ``app`` on the listening ``sock`` until SIGINT/SIGTERM, then return (uvicorn).
 
     ``on_listening(host, port)`` is called once the server accepts connections.
     """
@@ -275,6 +277,14 @@ async def serve(
         if on_listening is not None:
             on_listening(str(host), int(port))
 
+    # uvicorn re-raises the SIGINT/SIGTERM it caught once it has shut down; with no-op
+    # handlers in place that re-raise is harmless, so the caller's cleanup (closing the
+    # ledger) runs and the process exits 0.
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.getsignal(number)
+            signal.signal(number, _ignore_signal)
     announcer = asyncio.create_task(announce())
     try:
         await server.serve(sockets=[sock])
@@ -282,4 +292,10 @@ async def serve(
         announcer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await announcer
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         sys.stdout.flush()
+
+
+def _ignore_signal(number: int, frame: object) -> None:
+    _log.info("paper venue: signal %d after shutdown ignored", number)
