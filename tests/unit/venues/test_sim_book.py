@@ -303,3 +303,24 @@ def test_instrument_spec_scales_with_price() -> None:
     assert spec.level_size == Decimal("0.5")
     eth = InstrumentSpec.for_price("ETHUSDT", 2855.05)
     assert (eth.tick_size, eth.lot_size) == (Decimal("0.01"), Decimal("0.01"))
+
+
+def test_resting_order_fills_when_the_best_level_just_reaches_its_limit(tmp_path: Path) -> None:
+    with sim_harness(tmp_path) as harness:
+
+        async def body(venue: Venue) -> None:
+            await venue.submit(limit("edge", Side.BUY, "1", "99990"))
+            # Reference 99,981: the best ask 99,990.9981 rounds up to 99,991, above the limit.
+            harness.move(BTC, 99_981.0)
+            harness.advance(1)
+            report = await venue.order("edge")
+            assert report is not None
+            assert report.filled_quantity == 0
+            # Reference 99,980: the best ask 99,989.998 rounds up to 99,990, the limit itself.
+            harness.move(BTC, 99_980.0)
+            harness.advance(1)
+            report = await venue.order("edge")
+            assert report is not None
+            assert report.status is VenueOrderStatus.FILLED
+
+        _run(harness, body)

@@ -151,7 +151,11 @@ class HttpVenue:
         """Cancel a live order; the terminal order unchanged; ``None`` if unknown."""
         validate_client_order_id(client_order_id)
         message = await self._request(
-            "cancel", "POST", f"/v1/orders/{client_order_id}/cancel", none_on_404=True
+            "cancel",
+            "POST",
+            "/v1/cancel",
+            body={"client_order_id": client_order_id},
+            none_on_404=True,
         )
         return None if message is None else _decoded("cancel", wire.decode_report, message)
 
@@ -159,7 +163,11 @@ class HttpVenue:
         """Look an order up by client id."""
         validate_client_order_id(client_order_id)
         message = await self._request(
-            "order", "GET", f"/v1/orders/{client_order_id}", none_on_404=True
+            "order",
+            "GET",
+            "/v1/order",
+            params={"client_order_id": [client_order_id]},
+            none_on_404=True,
         )
         return None if message is None else _decoded("order", wire.decode_report, message)
 

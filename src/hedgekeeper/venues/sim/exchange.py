@@ -171,7 +171,11 @@ class PaperExchange:
         for stored in sorted(self._open.values(), key=priority):
             report = stored.report
             spec = self._spec(report.instrument)
-            bids, asks = ladder(spec, self.reference_price(report.instrument, at))
+            reference = self.reference_price(report.instrument, at)
+            assert report.limit_price is not None
+            if not _may_cross(spec, reference, report.side, report.limit_price):
+                continue
+            bids, asks = ladder(spec, reference)
             levels = asks if report.side is Side.BUY else bids
             depletion = self._depletion[(report.instrument, _side_key(report.side))]
             available = crossing(report.side, depletion.available(levels, at), report.limit_price)
@@ -181,7 +185,6 @@ class PaperExchange:
             )
             if quantity <= 0:
                 continue
-            assert report.limit_price is not None
             depletion.take(quantity, levels, at)
             fill = self._new_fill(stored, quantity, report.limit_price, Liquidity.MAKER, at)
             fills.append(fill)
@@ -504,6 +507,16 @@ class PaperExchange:
                 timestamp=at,
             )
         return QuoteSnapshot(timestamp=at, quotes=quotes)
+
+
+def _may_cross(spec: InstrumentSpec, reference: float, side: Side, limit: Decimal) -> bool:
+    # Cheap float test before building the ladder: the best opposite level, give or take a
+    # tick of rounding, must reach the limit (taken depth only pushes levels further away).
+    offset = reference * spec.half_spread_bps / 1e4
+    tick = float(spec.tick_size)
+    if side is Side.BUY:
+        return reference + offset - tick <= float(limit)
+    return reference - offset + tick >= float(limit)
 
 
 def _best(available: list[Level], levels: tuple[Level, ...]) -> Level:

@@ -17,9 +17,10 @@ venue raises           HTTP answer
 anything else          500 (the client treats it as an unknown outcome)
 =====================  ==========================================================
 
-Endpoints: ``GET /v1/health``, ``GET /v1/snapshot?instrument=...``, ``GET /v1/account``,
-``POST /v1/orders``, ``GET /v1/orders/{client_order_id}``,
-``POST /v1/orders/{client_order_id}/cancel``, ``GET /v1/reports?since=N``.
+Endpoints: ``GET /v1/health``, ``GET /v1/snapshot?instrument=A&instrument=B``,
+``GET /v1/account``, ``POST /v1/orders`` (an order), ``GET /v1/order?client_order_id=ID``,
+``POST /v1/cancel`` (``{"client_order_id": ID}``), ``GET /v1/reports?since=N``. Client order ids
+travel in query strings and bodies, never in paths.
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ def bind_socket(host: str, port: int, *, allow_non_loopback: bool = False) -> so
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+async def _json_body(request: Request, what: str) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{what} is not valid JSON ({error})") from None
 
 
 def _error(
@@ -211,16 +219,13 @@ def create_app(
     @app.post("/v1/orders")
     async def submit(request: Request) -> Any:
         async def call() -> Any:
-            try:
-                body = json.loads(await request.body())
-            except json.JSONDecodeError as error:
-                raise ValueError(f"the order is not valid JSON ({error})") from None
+            body = await _json_body(request, "the order")
             return wire.encode_ack(await venue.submit(wire.decode_request(body)))
 
         return await answer("submit", call)
 
-    @app.get("/v1/orders/{client_order_id}")
-    async def order(client_order_id: str) -> Any:
+    @app.get("/v1/order")
+    async def order(client_order_id: str = "") -> Any:
         async def call() -> Any:
             report = await venue.order(client_order_id)
             if report is None:
@@ -229,10 +234,13 @@ def create_app(
 
         return await answer("order", call)
 
-    @app.post("/v1/orders/{client_order_id}/cancel")
-    async def cancel(client_order_id: str) -> Any:
+    @app.post("/v1/cancel")
+    async def cancel(request: Request) -> Any:
         async def call() -> Any:
-            report = await venue.cancel(client_order_id)
+            body = await _json_body(request, "the cancel")
+            if not isinstance(body, dict) or set(body) != {"client_order_id"}:
+                raise ValueError('the cancel must be {"client_order_id": ID}')
+            report = await venue.cancel(body["client_order_id"])
             if report is None:
                 return _error(404, {"error": "unknown_order"})
             return wire.encode_report(report)
