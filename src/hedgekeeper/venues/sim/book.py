@@ -2,7 +2,9 @@
 
 The book is the market maker the keeper trades against. Its shape comes from
 :class:`~hedgekeeper.venues.sim.config.InstrumentSpec`; liquidity a trade takes is gone from the
-top of the ladder and comes back linearly over ``replenish_seconds``. Pure bookkeeping: no I/O.
+top of the ladder and comes back linearly over ``replenish_seconds``. The client's own resting
+orders trade against this ladder as it moves but are not part of it (quotes show the market
+maker's book only). Pure bookkeeping: no I/O.
 """
 
 from __future__ import annotations

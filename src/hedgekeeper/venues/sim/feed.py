@@ -48,7 +48,8 @@ class SyntheticFeed:
     Log-price increments are ``N(-sigma^2 dt / 2, sigma^2 dt)`` with ``dt = step_seconds`` in
     years (ACT/365), so the price is a martingale; the path of each instrument depends only on
     ``seed`` and its name, never on the order in which it is queried. Before the epoch the price
-    is the initial price; between steps it holds.
+    is the initial price; between steps it holds. The path is kept in memory up to the latest
+    time asked for (8 bytes a step: about 2.6 MB a month per instrument at one-second steps).
 
     Parameters
     ----------
