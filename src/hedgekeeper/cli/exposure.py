@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgekeeper.cli._errors import fail
+from hedgekeeper.cli._options import ChainPath, SnapshotAt
 
 if TYPE_CHECKING:
     from hedgekeeper.domain.book import Book
@@ -315,22 +316,8 @@ def _print_tables(report: dict[str, Any]) -> None:
 
 
 def exposure(
-    chain: Annotated[
-        Path,
-        typer.Option(
-            "--chain",
-            help="Deribit option chain CSV(.gz) (the shared/data or bundled sample format).",
-            show_default=False,
-        ),
-    ],
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            help="Snapshot time (ISO-8601, UTC if no offset); the nearest is used. "
-            "Default: the first snapshot.",
-        ),
-    ] = None,
+    chain: ChainPath,
+    at: SnapshotAt = None,
     positions: Annotated[
         Path | None,
         typer.Option(

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgekeeper.cli._errors import fail
+from hedgekeeper.cli._options import ChainPath, SnapshotAt
 
 if TYPE_CHECKING:
     import numpy as np
@@ -331,22 +332,8 @@ def _html(report: dict[str, Any], png: bytes, title: str) -> str:
 
 
 def surface(
-    chain: Annotated[
-        Path,
-        typer.Option(
-            "--chain",
-            help="Deribit option chain CSV(.gz) (the shared/data or bundled sample format).",
-            show_default=False,
-        ),
-    ],
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            help="Snapshot time (ISO-8601, UTC if no offset); the nearest is used. "
-            "Default: the first snapshot.",
-        ),
-    ] = None,
+    chain: ChainPath,
+    at: SnapshotAt = None,
     forward: Annotated[
         str,
         typer.Option(
