@@ -524,6 +524,9 @@ def transition(order: Order, event: OrderEvent) -> Order:
         if status is OrderStatus.CANCEL_PENDING and not _venue_knows(order):
             return replace(order, status=OrderStatus.CANCELLED,
                            reason="never reached the venue")
+        if status is OrderStatus.CANCELLED and order.venue_order_id is None \
+                and order.filled_quantity == 0:
+            return order  # cancelled before it reached the venue: asking again changes nothing
         raise _invalid(order, event, "the venue acknowledged or traded this order before; "
                                      "reconcile by hand")
     raise ValueError(f"transition: unknown event {event!r}")
