@@ -214,6 +214,7 @@ class VenueConfig(_Frozen):
     half_spread_bps, level_size, levels, replenish_s, max_order_size : the ladder: half
         spread (bps of the price), contracts at the best level (each deeper level 50 % more),
         levels per side, seconds for taken depth to come back, largest order (contracts).
+    match_interval_s : venue seconds between two matches of resting orders.
     initial_balance_usd : cash deposited when the ledger is created.
     taker_fee_bps : fee of fills that take liquidity, bps of notional.
     latency_ms : simulated request latency (venue time).
@@ -229,6 +230,7 @@ class VenueConfig(_Frozen):
     level_size: PositiveFloat = 0.5
     levels: int = Field(default=10, ge=1, le=1000)
     replenish_s: PositiveFloat = 5.0
+    match_interval_s: PositiveFloat = 1.0
     max_order_size: PositiveFloat = 50.0
     initial_balance_usd: NonNegativeFloat = 10_000_000.0
     taker_fee_bps: NonNegativeFloat = 5.0

@@ -222,6 +222,7 @@ class Keeper:
             else 0
         self.rails = Rails(config.rails, RailsState.from_json(self.state.rails))
         self.positions: dict[str, Decimal] = {}
+        self.venue_positions: dict[str, Decimal] = {}
         self.reconciled = False
         self.last_decision: Decision | None = None
         self.last_update: MarketUpdate | None = None
@@ -255,6 +256,12 @@ class Keeper:
 
     def _record_intent(self, intent: Intent, at: datetime) -> None:
         self._timed(lambda: self.journal.record_intent(intent, at=at))
+
+    def _record_positions(self) -> None:
+        """Snapshots of the venue's positions (its last report) and the journal's."""
+        at = self.clock.now()
+        self.journal.record_positions(dict(self.venue_positions), source="venue", at=at)
+        self.journal.record_positions(dict(self.positions), source="journal", at=at)
 
     def _refresh_gauges(self) -> None:
         self.metrics.trading_blocked.set(1.0 if self.rails.blocking or not self.reconciled
@@ -317,7 +324,9 @@ class Keeper:
                 order = self.journal.apply_event(cid, OrderRejected(reason), at=at)
                 self.metrics.orders.labels(order.status.value).inc()
             return order
-        order = self.journal.apply_event(cid, VenueAccepted(report.venue_order_id), at=at)
+        if order.venue_order_id != report.venue_order_id or order.status in (
+                OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED, OrderStatus.UNKNOWN):
+            order = self.journal.apply_event(cid, VenueAccepted(report.venue_order_id), at=at)
         if report.status is VenueOrderStatus.CANCELLED and order.is_open:
             order = self.journal.apply_event(cid, VenueCancelled("cancelled at the venue"),
                                              at=at)
@@ -376,6 +385,7 @@ class Keeper:
                 if during_recovery:
                     self.crash.reached("reconciling")
         self.cursor = reports.cursor
+        self.venue_positions = dict(reports.positions)
         return reports
 
     # ---- orders ------------------------------------------------------------------------------
@@ -448,10 +458,16 @@ class Keeper:
             return order
         if order.status is not OrderStatus.CANCEL_PENDING:
             order = self.journal.apply_event(cid, CancelRequested(), at=self.clock.now())
-        try:
-            report = await self._venue("cancel", lambda: self.venue.cancel(cid))
-        except VenueError:
-            report = await self._retrying("order", lambda: self.venue.order(cid))
+        report: OrderReport | None = None
+        for _ in range(_LOOKUP_TRIES):
+            # A cancel is idempotent at the venue: repeat it until the order is terminal there.
+            try:
+                report = await self._venue("cancel", lambda: self.venue.cancel(cid))
+            except VenueError:
+                report = await self._retrying("order", lambda: self.venue.order(cid))
+            if report is None or report.status.is_terminal:
+                break
+            await asyncio.sleep(_POLL_S)
         self.crash.reached("cancel_sent")
         if report is None:
             return self.journal.apply_event(cid, VenueNotFound(), at=self.clock.now())
@@ -462,6 +478,9 @@ class Keeper:
         assert latest is not None
         if latest.is_open:
             latest = self._apply_report(latest, report)
+        if latest.is_open:
+            raise KeeperHaltedError(f"order {cid} is still {report.status.value} at the venue "
+                                    "after repeated cancels")
         return latest
 
     async def work_orders(self, orders: Sequence[Order]) -> list[Order]:
@@ -476,6 +495,7 @@ class Keeper:
             await asyncio.sleep(_POLL_S)
         finished = []
         for order in working:
+            order = self.journal.order(order.client_order_id) or order
             if order.is_open:
                 order = await self.cancel(order)
             finished.append(order)
@@ -508,9 +528,7 @@ class Keeper:
             reports = await self.sync_reports(during_recovery=True)
             self.positions = dict(self.journal.positions())
             mismatch = self._position_mismatch(reports.positions)
-        self.journal.record_positions(dict(reports.positions), source="venue",
-                                      at=self.clock.now())
-        self.journal.record_positions(self.positions, source="journal", at=self.clock.now())
+        self._record_positions()
         if mismatch:
             self._trip(self.rails.trip(RECONCILIATION, f"positions differ from the venue's "
                                                        f"after a full resync: {mismatch}"))
@@ -518,6 +536,8 @@ class Keeper:
             raise KeeperHaltedError(f"reconciliation failed: {mismatch}")
         if self.rails.clear(RECONCILIATION):
             log_event(self.log, "reconciliation_cleared")
+        if self.state.executing is None:
+            self.state.executing = self._interrupted_sequence()
         if self.state.executing is not None:
             await self._finish_executing()
         if self.rails.killed:
@@ -536,18 +556,29 @@ class Keeper:
                     if self.positions.get(name, Decimal(0)) != venue.get(name, Decimal(0))]
         return "; ".join(problems)
 
+    def _interrupted_sequence(self) -> int | None:
+        """A feed update whose intents were journalled but whose checkpoint was not (a crash
+        between the intents of a multi-leg decision and its checkpoint)."""
+        head = f"{self.state.journal_id}-"
+        for intent in self.journal.unexecuted_intents():
+            parts = intent.intent_id[len(head):].split("-")
+            if intent.intent_id.startswith(head) and parts[0].isdigit() and \
+                    int(parts[0]) > self.state.sequence:
+                return int(parts[0])
+        return None
+
     async def _finish_executing(self) -> None:
         """Finish the update whose intents were journalled before a crash."""
         sequence = self.state.executing
         assert sequence is not None
         prefix = self._intent_prefix(sequence)
-        orders: list[Order] = []
+        found: dict[str, Order] = {o.client_order_id: o for o in self.journal.open_orders()
+                                   if o.intent_id.startswith(prefix)}
         for intent in self.journal.unexecuted_intents():
             if intent.intent_id.startswith(prefix):
-                orders.append(self.journal.new_order(intent.intent_id, at=self.clock.now()))
-        for order in self.journal.open_orders():
-            if order.intent_id.startswith(prefix):
-                orders.append(order)
+                order = self.journal.new_order(intent.intent_id, at=self.clock.now())
+                found[order.client_order_id] = order
+        orders = list(found.values())
         if self.rails.blocking:
             for order in orders:
                 await self.cancel(order)
@@ -762,8 +793,7 @@ class Keeper:
         self.state.market_time = _iso(update.time)
         self.state.executing = None
         self._save_state()
-        self.journal.record_positions(dict(self.positions), source="journal",
-                                      at=self.clock.now())
+        self._record_positions()
         self._refresh_gauges()
 
     # ---- running -----------------------------------------------------------------------------

@@ -100,6 +100,7 @@ def open_paper_venue(config: VenueConfig, hedges: Mapping[str, Instrument],
     sim = SimConfig(
         instruments=specs, initial_balance=_decimal(config.initial_balance_usd),
         taker_fee_rate=config.taker_fee_bps / 1e4, maker_fee_rate=0.0,
+        match_interval_seconds=config.match_interval_s,
         latency=LatencySpec(seconds=config.latency_ms / 1000.0), seed=config.seed,
     )
     feed = FollowFeed(prices)
