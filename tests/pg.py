@@ -6,7 +6,7 @@ survive a crash), and yields a :class:`Cluster`; it always stops the server and 
 directory on exit. ``Cluster.new_database()`` creates an empty database and returns its
 ``postgresql+psycopg://`` URL.
 
-Finding the binaries: ``$HEDGEKEEPER_PG_BIN`` if set, else the newest
+Finding the binaries: ``$HEDGEKEEPER_PG_BIN`` if set (and only there), else the newest
 ``/usr/lib/postgresql/*/bin`` with ``initdb`` and ``pg_ctl``, else ``initdb`` on ``PATH``.
 When none is found the test is skipped with a clear message, except under ``CI=true`` where it
 fails (``make test`` installs Debian's ``postgresql`` package when absent).
@@ -53,15 +53,18 @@ def _unavailable(message: str) -> NoReturn:
 def find_pg_bin() -> Path | None:
     """The directory holding ``initdb`` and ``pg_ctl``, or None."""
     override = os.environ.get("HEDGEKEEPER_PG_BIN")
-    candidates = [Path(override)] if override else []
 
     def version(path: Path) -> tuple[int, ...]:
         return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
 
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True)
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(Path(on_path).parent)
+    if override:
+        candidates = [Path(override)]
+    else:
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version,
+                            reverse=True)
+        on_path = shutil.which("initdb")
+        if on_path:
+            candidates.append(Path(on_path).parent)
     for directory in candidates:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
             return directory
