@@ -77,18 +77,18 @@ def test_garch_recovers_parameters(asymmetric: bool) -> None:
     model = Garch(asymmetric=asymmetric, window_days=None).fit(history_from_returns(returns))
     assert model.converged_
     omega_pct = OMEGA * 1e4  # the model is fitted on percent returns
-    assert model.params_[0] == pytest.approx(omega_pct, rel=0.5)
-    assert model.params_[1] == pytest.approx(alpha, abs=0.015)
-    assert model.params_[-1] == pytest.approx(BETA, abs=0.02)
-    if asymmetric:
-        assert model.params_[2] == pytest.approx(gamma, abs=0.02)
+    assert model.omega_ == pytest.approx(omega_pct, rel=0.5)
+    assert model.alpha_ == pytest.approx(alpha, abs=0.015)
+    assert model.beta_ == pytest.approx(BETA, abs=0.02)
+    assert model.gamma_ == pytest.approx(gamma, abs=0.02)
     assert model.persistence_ == pytest.approx(ALPHA + BETA, abs=0.01)
+    assert model.nu_ > 15  # Gaussian shocks: a thin-tailed Student-t
 
 
 def test_garch_forecast_is_the_sum_of_step_forecasts() -> None:
     returns, sigma2 = gjr_returns(24 * 200, OMEGA, ALPHA, BETA, seed=3)
     model = Garch(window_days=None).fit(history_from_returns(returns))
-    omega, alpha, beta = model.params_ / np.array([1e4, 1.0, 1.0])
+    omega, alpha, beta = model.omega_ / 1e4, model.alpha_, model.beta_
     # One-step variance by the GARCH recursion from arch's filter, then E[s2_{t+k}] recursion.
     one = model.predict(1).variance
     expected = 0.0
@@ -168,9 +168,24 @@ def test_gradient_boosting_beats_naive(garch_path: tuple[np.ndarray, np.ndarray]
     assert model.used_features_[FEATURES.index("log_rv_24h")]
 
 
+def test_daily_garch_forecast_covers_the_horizon(
+    garch_path: tuple[np.ndarray, np.ndarray],
+) -> None:
+    returns, _ = garch_path
+    model = Garch(frequency="daily", dist="normal").fit(history_from_returns(returns))
+    assert model.nu_ == math.inf
+    day = model.predict(24).variance
+    two_days = model.predict(48).variance
+    # 36 h = the first day plus half the second day's forecast.
+    assert model.predict(36).variance == pytest.approx(day + 0.5 * (two_days - day), rel=1e-12)
+    assert day == pytest.approx(24 * OMEGA / (1 - ALPHA - BETA), rel=0.6)
+
+
 @pytest.mark.parametrize(
     ("build", "parameter"),
     [
+        (lambda: Garch(frequency="weekly"), "frequency"),
+        (lambda: Garch(dist="cauchy"), "dist"),
         (lambda: Ewma(decay_daily=1.0), "decay_daily"),
         (lambda: Ewma(warmup_hours=0), "warmup_hours"),
         (lambda: Garch(asymmetric="yes"), "asymmetric"),
