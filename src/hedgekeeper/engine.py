@@ -460,7 +460,8 @@ def _problem(state: EngineState, market: MarketInputs, components: Components,
         if not all(math.isfinite(v) for v in (aim, low, high)):
             return f"{target.policy[0]} gave a non-finite {name} target [{low}, {aim}, {high}]"
         per_lot = np.abs(per_contract[:, column] * lot)
-        step = float(np.min(per_lot[per_lot > 0.0], initial=0.0))
+        carried = per_lot[per_lot > 0.0]
+        step = float(np.min(carried)) if carried.size else 0.0
         half = max(config.target_tolerance * 0.5 * (high - low), config.lot_tolerance * step)
         band = [aim - half, aim + half]
         if high > low and low <= aim <= high:
