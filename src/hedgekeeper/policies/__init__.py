@@ -26,7 +26,12 @@ from hedgekeeper.policies.optimal import (
     whalley_wilmott_halfwidth,
     zakamouline_band,
 )
-from hedgekeeper.policies.predictive import IntentBand, PredictiveBand, budget_halfwidth
+from hedgekeeper.policies.predictive import (
+    ForecastFeed,
+    IntentBand,
+    PredictiveBand,
+    budget_halfwidth,
+)
 from hedgekeeper.policies.regime import VolRegimeBand
 from hedgekeeper.policies.weights import WeightBand
 
@@ -37,6 +42,7 @@ __all__ = [
     "Calendar",
     "Cooldown",
     "DeltaBand",
+    "ForecastFeed",
     "GreekBands",
     "GreekTarget",
     "HedgeTarget",

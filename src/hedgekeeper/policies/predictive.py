@@ -13,9 +13,11 @@ notional), budgets in USD.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from hedgekeeper.policies._decision import (
     DEFAULT_MAX_DATA_AGE,
@@ -34,6 +36,7 @@ from hedgekeeper.policies.base import (
     FloatArray,
     HedgeTarget,
     IntArray,
+    Policy,
     PolicyView,
     Reason,
 )
@@ -302,3 +305,62 @@ def _finite(owner: str, name: str, value: object) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
     return number
+
+
+class ForecastFeed:
+    """Hand a policy the forecast known at each decision time, from a precomputed series.
+
+    Rule: ``view.forecast_vol`` is replaced by ``forecast_vol[k]`` of the latest ``k`` with
+    ``times[k] <= view.time`` and ``view.time - times[k] <= max_age`` (NaN otherwise, which the
+    wrapped policy refuses), and the wrapped policy decides. With ``times`` the origins of a
+    walk-forward (``hedgekeeper.forecast.walk_forward``: each forecast made from data strictly
+    before its origin) this puts a forecaster refitted walk-forward inside any replay or
+    backtest that drives policies, without look-ahead and without the replay knowing about
+    forecasts. Pure: the series is a parameter, the output depends only on the view.
+
+    Parameters
+    ----------
+    policy : the policy that reads ``view.forecast_vol`` (e.g. :class:`PredictiveBand`).
+    times : (m,) strictly increasing origins, years since the epoch.
+    forecast_vol : (m,) annualised forecast volatility at each origin, fraction (NaN allowed:
+        no forecast).
+    max_age : years a forecast stays usable (default one day).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        times: npt.ArrayLike,
+        forecast_vol: npt.ArrayLike,
+        max_age: float = 1.0 / 365.0,
+    ) -> None:
+        owner = "ForecastFeed"
+        if not isinstance(policy, Policy):
+            raise ValueError(f"{owner}: policy must be a Policy, got {policy!r}")
+        self.policy = policy
+        stamps = np.array(times, dtype=np.float64)
+        vols = np.array(forecast_vol, dtype=np.float64)
+        if stamps.ndim != 1 or stamps.size == 0 or not np.all(np.isfinite(stamps)):
+            raise ValueError(f"{owner}: times must be a non-empty 1-d array of finite years")
+        if np.any(np.diff(stamps) <= 0):
+            raise ValueError(f"{owner}: times must be strictly increasing")
+        if vols.shape != stamps.shape:
+            raise ValueError(
+                f"{owner}: forecast_vol must have shape {stamps.shape} like times, "
+                f"got {vols.shape}"
+            )
+        stamps.setflags(write=False)
+        vols.setflags(write=False)
+        self.times = stamps
+        self.forecast_vol = vols
+        self.max_age = positive(owner, "max_age", max_age)
+
+    def decide(self, view: PolicyView) -> HedgeTarget | None:
+        """Decide with ``view.forecast_vol`` set from the series as of ``view.time``."""
+        time = safe(view.time, -np.inf)
+        index = np.searchsorted(self.times, time, side="right") - 1
+        found = index >= 0
+        at = np.maximum(index, 0)
+        fresh = found & (time - self.times[at] <= self.max_age)
+        vol = np.where(fresh, self.forecast_vol[at], np.nan)
+        return self.policy.decide(dataclasses.replace(view, forecast_vol=vol))

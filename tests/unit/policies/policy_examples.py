@@ -18,6 +18,7 @@ from hedgekeeper.policies import (
     Calendar,
     Cooldown,
     DeltaBand,
+    ForecastFeed,
     GreekBands,
     IntentBand,
     LelandDelta,
@@ -206,6 +207,21 @@ EXAMPLES: dict[str, Example] = {
             (lambda: IntentBand(-0.3, 0.3, NOW, NOW + 1.0, 0.0, 0.0005), "cost_budget"),
             (lambda: IntentBand(-0.3, 0.3, NOW, NOW + 1.0, 1000.0, -1.0), "cost"),
             (lambda: IntentBand(float("nan"), 0.3, NOW, NOW + 1.0, 1000.0, 0.0), "lower"),
+        ),
+    ),
+    "ForecastFeed": Example(
+        build=lambda: ForecastFeed(
+            PredictiveBand(cost=0.0005, risk_aversion=1e-5, interval=DAY, reference_vol=0.5),
+            times=NOW + DAY * np.arange(-3.0, 2.0),
+            forecast_vol=[0.4, 0.5, 0.9, 0.6, 1.2],
+            max_age=2 * DAY,
+        ),
+        nan_fields=("options.strike",),
+        bad=(
+            (lambda: ForecastFeed("PredictiveBand", [NOW], [0.5]), "policy"),  # type: ignore[arg-type]
+            (lambda: ForecastFeed(_delta(), [NOW, NOW - DAY], [0.5, 0.6]), "times"),
+            (lambda: ForecastFeed(_delta(), [NOW], [0.5, 0.6]), "forecast_vol"),
+            (lambda: ForecastFeed(_delta(), [NOW], [0.5], max_age=0.0), "max_age"),
         ),
     ),
     "Cooldown": Example(

@@ -116,3 +116,21 @@ def test_intent_band_uses_the_budget_and_never_leaves_the_range() -> None:
     assert intent(1.0).decide(outside).rebalance[0]
     late = IntentBand(-1.0, 3.0, NOW - 1.0, NOW - 0.5, 1.0, cost=0.0005)
     assert late.decide(outside) is None
+
+
+def test_forecast_feed_uses_the_latest_forecast_not_after_the_decision() -> None:
+    from hedgekeeper.policies import ForecastFeed
+
+    inner = PredictiveBand(cost=0.0005, risk_aversion=1e-4)
+    origins = NOW + DAY * np.array([-2.0, -1.0, 0.5])  # the last one is in the future
+    feed = ForecastFeed(inner, origins, [0.3, 1.2, 0.1], max_age=1.5 * DAY)
+    view = _view([np.nan], net_delta=5.0)  # the view's own forecast is ignored
+    decision = feed.decide(view)
+    direct = inner.decide(_view([1.2], net_delta=5.0))
+    assert decision is not None
+    assert direct is not None
+    assert decision.delta.upper[0] == direct.delta.upper[0]  # the forecast made a day ago
+    stale = ForecastFeed(inner, origins[:1], [0.3], max_age=DAY)
+    refused = stale.decide(view)
+    assert refused is not None
+    assert refused.reason[0] == Reason.REFUSED_NAN
