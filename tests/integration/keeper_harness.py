@@ -80,6 +80,8 @@ class Zygote:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self._count = 0
+        self._pid = 0
+        self._out = self._err = workdir
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(
             [sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -96,28 +98,37 @@ class Zygote:
             raise RuntimeError(f"the zygote died: {self._process.stderr.read()}")
         return dict(json.loads(line))
 
-    def run(self, argv: list[str], env: dict[str, str] | None = None,
-            timeout: float = 120.0) -> Result:
-        """Run ``hedgekeeper ARGV`` in a forked child; kill it after ``timeout`` seconds."""
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> int:
+        """Start ``hedgekeeper ARGV`` in a forked child; returns its pid (see :meth:`wait`)."""
         self._count += 1
-        out = self.workdir / f"cmd{self._count}.out"
-        err = self.workdir / f"cmd{self._count}.err"
+        self._out = self.workdir / f"cmd{self._count}.out"
+        self._err = self.workdir / f"cmd{self._count}.err"
         child_env = {key: value for key, value in os.environ.items()
                      if not key.startswith("HEDGEKEEPER_")}
         child_env.update(env or {})
-        job = {"argv": argv, "env": child_env, "cwd": str(self.workdir), "stdout": str(out),
-               "stderr": str(err)}
+        job = {"argv": argv, "env": child_env, "cwd": str(self.workdir),
+               "stdout": str(self._out), "stderr": str(self._err)}
         assert self._process.stdin is not None
         self._process.stdin.write(json.dumps(job) + "\n")
         self._process.stdin.flush()
-        pid = int(self._read(30.0)["pid"])
+        self._pid = int(self._read(30.0)["pid"])
+        return self._pid
+
+    def wait(self, timeout: float = 120.0) -> Result:
+        """Wait for the child :meth:`spawn` started; SIGKILL it after ``timeout`` seconds."""
         try:
             answer = self._read(timeout)
         except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(self._pid, signal.SIGKILL)
             self._read(30.0)
             raise
-        return Result(int(answer["returncode"]), out.read_text(), err.read_text())
+        return Result(int(answer["returncode"]), self._out.read_text(), self._err.read_text())
+
+    def run(self, argv: list[str], env: dict[str, str] | None = None,
+            timeout: float = 120.0) -> Result:
+        """Run ``hedgekeeper ARGV`` in a forked child; kill it after ``timeout`` seconds."""
+        self.spawn(argv, env)
+        return self.wait(timeout)
 
     def close(self) -> None:
         """Stop the zygote."""

@@ -90,7 +90,8 @@ class MarketUpdate:
     reference: ReferenceMarket
     origin: str
     perp_name: str = "BTC-PERPETUAL"
-    _names_cache: dict[tuple[str, ...], MarketSnapshot] = field(default_factory=dict, repr=False)
+    _names_cache: dict[tuple[str, ...], MarketSnapshot] = field(
+        default_factory=dict, repr=False, compare=False, init=False)
 
     @property
     def perp_price(self) -> float:

@@ -232,6 +232,7 @@ class Keeper:
         self._control_checked = -math.inf
         self._skip_rail: str | None = None
         self._control_lock = asyncio.Lock()
+        self.stopping = asyncio.Event()
 
     # ---- journal helpers ---------------------------------------------------------------------
 
@@ -492,6 +493,9 @@ class Keeper:
             working = [self.journal.order(o.client_order_id) or o for o in working]
             if all(not o.is_open for o in working) or time.monotonic() >= deadline:
                 break
+            await self.apply_control()  # a kill cancels at once, not after the wait
+            if self.rails.killed or self.stopping.is_set():
+                break
             await asyncio.sleep(_POLL_S)
         finished = []
         for order in working:
@@ -514,13 +518,18 @@ class Keeper:
         log_event(self.log, "recovery_started", journal=self.journal.url, cursor=self.cursor,
                   sequence=self.state.sequence)
         self.positions = dict(self.journal.positions())
-        await self._apply_control(force=True)
+        await self.apply_control(force=True)
         for order in self.journal.open_orders():
             if order.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED,
                                 OrderStatus.UNKNOWN):
                 await self._resolve(order)
                 self.crash.reached("reconciling")
-        reports = await self.sync_reports(during_recovery=True)
+        try:
+            reports = await self.sync_reports(during_recovery=True)
+        except KeeperHaltedError as exc:
+            self._trip(self.rails.trip(RECONCILIATION, str(exc)))
+            self._save_state()
+            raise
         mismatch = self._position_mismatch(reports.positions)
         if mismatch:
             log_event(self.log, "reconciliation_resync", logging.WARNING, mismatch=mismatch)
@@ -595,8 +604,11 @@ class Keeper:
 
     # ---- control (kill switch) -----------------------------------------------------------------
 
-    async def _apply_control(self, force: bool = False) -> None:
-        """Act on a kill/resume written to the journal by ``hedgekeeper kill/resume``."""
+    async def apply_control(self, force: bool = False) -> None:
+        """Act on a kill/resume written to the journal by ``hedgekeeper kill/resume``.
+
+        The journal is read at most every quarter second of wall time unless ``force``.
+        """
         now_wall = time.monotonic()
         if not force and now_wall - self._control_checked < _CONTROL_POLL_S:
             return
@@ -626,13 +638,13 @@ class Keeper:
     async def request_kill(self, reason: str) -> Mapping[str, Any]:
         """Kill switch on (journalled), open orders cancelled; the status after."""
         self.journal.set_kill_switch(True, reason or "kill requested", at=self.clock.now())
-        await self._apply_control(force=True)
+        await self.apply_control(force=True)
         return self.status()
 
     async def request_resume(self) -> Mapping[str, Any]:
         """Kill switch off and every latched rail cleared (journalled); the status after."""
         self.journal.set_kill_switch(False, "resumed by operator", at=self.clock.now())
-        await self._apply_control(force=True)
+        await self.apply_control(force=True)
         return self.status()
 
     # ---- one update ----------------------------------------------------------------------------
@@ -659,7 +671,7 @@ class Keeper:
         self.metrics.updates.labels(update.origin).inc()
         self.metrics.spot.set(update.index_price)
         self.last_update = update
-        await self._apply_control()
+        await self.apply_control()
         now = self.clock.now()
         self.metrics.data_age.set((now - update.time).total_seconds() / self.clock.speed)
         if self.follow is not None:
@@ -804,6 +816,7 @@ class Keeper:
         Each update is handled when the clock reaches its time (``speed_wait``); a stop request
         is honoured between updates (an update in progress is finished first).
         """
+        self.stopping = stop
         await self.recover()
         pending = self.feed.updates(after=self.state.sequence)
         first = next(pending, None)

@@ -212,6 +212,8 @@ class Rails:
     def venue_error(self, what: str) -> Trip | None:
         """A venue call failed; the ``max_venue_errors``-th in a row halts trading."""
         self.state.venue_errors += 1
+        if VENUE_ERRORS in self.state.tripped:
+            return None
         if self.state.venue_errors >= self.config.max_venue_errors:
             return self.trip(VENUE_ERRORS, f"{self.state.venue_errors} venue errors in a row "
                                            f"(limit {self.config.max_venue_errors}); last: {what}")
