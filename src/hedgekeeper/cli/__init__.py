@@ -64,3 +64,7 @@ app.command("run")(_run)
 app.command("kill")(_kill)
 app.command("resume")(_resume)
 app.command("status")(_status)
+
+from hedgekeeper.cli.backtest import backtest as _backtest  # noqa: E402
+
+app.command("backtest")(_backtest)
