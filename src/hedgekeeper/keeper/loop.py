@@ -33,13 +33,14 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, TypeVar
 
-from hedgekeeper.domain.instruments import Instrument, Perpetual
+from hedgekeeper.domain.book import Book
+from hedgekeeper.domain.instruments import Instrument, Perpetual, expiry_of
 from hedgekeeper.domain.orders import (
     CancelRequested,
     Fill,
@@ -54,17 +55,12 @@ from hedgekeeper.domain.orders import (
     VenueNotFound,
 )
 from hedgekeeper.domain.orders import VenueRejected as OrderRejected
-from hedgekeeper.engine import Decision, MarketInputs, Outcome, decide
+from hedgekeeper.engine import Decision, EngineState, MarketInputs, Outcome, decide
 from hedgekeeper.keeper.clock import Clock, ReplayClock
 from hedgekeeper.keeper.config import KeeperConfig
 from hedgekeeper.keeper.crash import CrashPoints
 from hedgekeeper.keeper.feed import MarketFeed, MarketUpdate
-from hedgekeeper.keeper.inputs import (
-    KeeperModel,
-    contract_notional_usd,
-    engine_quote,
-    engine_state,
-)
+from hedgekeeper.keeper.inputs import KeeperModel, contract_notional_usd, engine_quote
 from hedgekeeper.keeper.logs import log_event, redact
 from hedgekeeper.keeper.metrics import KeeperMetrics
 from hedgekeeper.keeper.paper import FollowFeed
@@ -98,6 +94,7 @@ _T = TypeVar("_T")
 _POLL_S = 0.02
 _CONTROL_POLL_S = 0.25
 _LOOKUP_TRIES = 8
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class KeeperHaltedError(RuntimeError):
@@ -156,11 +153,35 @@ class KeeperState:
                    last_held=data.get("last_held"), last_held_time=data.get("last_held_time"))
 
 
+class _Peekable:
+    """An iterator of updates that can look one ahead."""
+
+    def __init__(self, source: Iterator[MarketUpdate]) -> None:
+        self._source = source
+        self._head: MarketUpdate | None = None
+
+    def __iter__(self) -> _Peekable:
+        return self
+
+    def __next__(self) -> MarketUpdate:
+        if self._head is not None:
+            head, self._head = self._head, None
+            return head
+        return next(self._source)
+
+    def peek(self) -> MarketUpdate | None:
+        """The next update without consuming it (None at the end)."""
+        if self._head is None:
+            self._head = next(self._source, None)
+        return self._head
+
+
 @dataclass(slots=True)
 class RunSummary:
-    """What one run of the keeper did."""
+    """What one run of the keeper did (``conflated``: updates skipped for a fresher one)."""
 
     updates: int = 0
+    conflated: int = 0
     decisions: int = 0
     orders: int = 0
     fills: int = 0
@@ -233,6 +254,8 @@ class Keeper:
         self._skip_rail: str | None = None
         self._control_lock = asyncio.Lock()
         self.stopping = asyncio.Event()
+        self._book_cache: tuple[tuple[tuple[str, Decimal], ...], datetime, Book] | None = None
+        self.decision_latencies: list[float] | None = None
 
     # ---- journal helpers ---------------------------------------------------------------------
 
@@ -697,9 +720,7 @@ class Keeper:
                                                                      "not reconciled"))
             self._skip(update, Trip(rail, reason), latched=True)
             return None
-        state = engine_state(self.model, self.positions, update.time,
-                             _time(self.state.last_rebalance), self.state.last_rebalance_spot,
-                             tuple(datetime.fromisoformat(t) for t in self.state.recent))
+        state = self._engine_state(update.time)
         try:
             market = MarketInputs(
                 snapshot=update.snapshot(self.model.option_names),
@@ -709,7 +730,10 @@ class Keeper:
         except ValueError as exc:
             self._skip(update, Trip("decision_error", str(exc)), latched=False)
             return None
-        self.metrics.decision_seconds.observe(time.perf_counter() - arrived)
+        latency = time.perf_counter() - arrived
+        self.metrics.decision_seconds.observe(latency)
+        if self.decision_latencies is not None:
+            self.decision_latencies.append(latency)
         self.metrics.decisions.labels(decision.outcome.value).inc()
         self.metrics.net_delta.set(decision.exposure_after.delta)
         self.summary.decisions += 1
@@ -720,6 +744,21 @@ class Keeper:
             return decision
         await self._trade(update, decision)
         return decision
+
+    def _engine_state(self, now: datetime) -> EngineState:
+        """The engine's state; the live book is rebuilt only when positions change or an
+        instrument of the book expires."""
+        key = tuple(sorted(self.positions.items()))
+        cached = self._book_cache
+        if cached is None or cached[0] != key or now >= cached[1]:
+            book = self.model.live_book(self.positions, now)
+            expiries = [expiry for p in book.positions
+                        if (expiry := expiry_of(p.instrument)) is not None]
+            self._book_cache = cached = (key, min(expiries, default=_NEVER), book)
+        return EngineState(book=cached[2], last_rebalance=_time(self.state.last_rebalance),
+                           last_rebalance_spot=self.state.last_rebalance_spot,
+                           recent_rebalances=tuple(datetime.fromisoformat(t)
+                                                   for t in self.state.recent))
 
     def _skip(self, update: MarketUpdate, trip: Trip, *, latched: bool) -> None:
         """No decision on this update: say why once per rail and reason, journal new trips."""
@@ -788,10 +827,7 @@ class Keeper:
         for intent in intents:
             self._record_intent(intent, now)
         self.rails.record_sent(now, proposed)
-        after = engine_state(self.model, self.positions, update.time,
-                             _time(self.state.last_rebalance), self.state.last_rebalance_spot,
-                             tuple(datetime.fromisoformat(t) for t in self.state.recent)
-                             ).after(decision)
+        after = self._engine_state(update.time).after(decision)
         self.state.last_rebalance = _iso(after.last_rebalance)
         self.state.last_rebalance_spot = after.last_rebalance_spot
         self.state.recent = [t.isoformat() for t in after.recent_rebalances]
@@ -822,7 +858,8 @@ class Keeper:
         first = next(pending, None)
         if first is not None and isinstance(self.clock, ReplayClock):
             self.clock.restart_at(first.time)
-        for update in itertools.chain([] if first is None else [first], pending):
+        stream = _Peekable(itertools.chain([] if first is None else [first], pending))
+        for update in stream:
             if stop.is_set():
                 self.summary.stopped_by = "stop"
                 break
@@ -836,6 +873,14 @@ class Keeper:
                         break
                     except TimeoutError:
                         pass
+                # Conflation: when later updates are already due, decide on the freshest.
+                now = self.clock.now()
+                while (later := stream.peek()) is not None and later.time <= now:
+                    self.metrics.skipped.labels("conflated").inc()
+                    self.summary.conflated += 1
+                    update = next(stream)
+                    due = time.perf_counter() - (now - update.time).total_seconds() \
+                        / self.clock.speed
                 arrived = min(due, time.perf_counter())
             else:
                 arrived = time.perf_counter()
@@ -849,7 +894,8 @@ class Keeper:
             self.summary.stopped_by = "feed_exhausted"
         self._save_state()
         log_event(self.log, "keeper_stopped", stopped_by=self.summary.stopped_by,
-                  updates=self.summary.updates, decisions=self.summary.decisions,
+                  updates=self.summary.updates, conflated=self.summary.conflated,
+                  decisions=self.summary.decisions,
                   orders=self.summary.orders, fills=self.summary.fills)
         return self.summary
 
