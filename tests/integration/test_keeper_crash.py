@@ -25,6 +25,7 @@ import pytest
 from keeper_harness import Zygote, check_invariants, export, write_config
 
 from hedgekeeper.keeper.crash import STEPS
+from pg import postgres_cluster
 
 # Lifecycle order; ``reconciling`` follows a crash that leaves a venue fill unrecorded, so the
 # next run's startup reconciliation has something to apply when it is killed.
@@ -52,9 +53,9 @@ def zygote(tmp_path: Path) -> Iterator[Zygote]:
 
 
 def _run(zygote: Zygote, config: Path, crash: str | None = None,
-         duration: str | None = None) -> int:
+         duration: str | None = None, db: str | None = None) -> int:
     env = {"HEDGEKEEPER_CRASH_AT": crash} if crash else {}
-    argv = ["run", str(config), "--db", f"sqlite:///{zygote.workdir}/journal.sqlite",
+    argv = ["run", str(config), "--db", db or f"sqlite:///{zygote.workdir}/journal.sqlite",
             "--speed", "3600"]
     result = zygote.run(argv + (["--duration", duration] if duration else []), env=env)
     if result.returncode not in (0, -9):
@@ -62,17 +63,17 @@ def _run(zygote: Zygote, config: Path, crash: str | None = None,
     return result.returncode
 
 
-def _verify(zygote: Zygote) -> dict[str, int]:
+def _verify(zygote: Zygote, db: str | None = None) -> dict[str, int]:
     journal = export(zygote, ["journal", "export", "--db",
-                              f"sqlite:///{zygote.workdir}/journal.sqlite"])
+                              db or f"sqlite:///{zygote.workdir}/journal.sqlite"])
     venue = export(zygote, ["paper-venue", "export", "--state",
                             str(zygote.workdir / "venue.sqlite")])
     return check_invariants(journal, venue)
 
 
-def _finish(zygote: Zygote, config: Path) -> None:
+def _finish(zygote: Zygote, config: Path, db: str | None = None) -> None:
     for _ in range(3):
-        if _run(zygote, config) == 0:
+        if _run(zygote, config, db=db) == 0:
             return
     raise AssertionError("the keeper did not finish the replay after the crashes")
 
@@ -95,6 +96,18 @@ def test_every_crash_point_in_one_replay(zygote: Zygote) -> None:
     assert state["open_orders"] == []
     assert state["executing"] is None
     assert state["venue_positions"]["positions"] == state["positions"]
+
+
+def test_crashes_recover_with_a_postgresql_journal(zygote: Zygote) -> None:
+    with postgres_cluster() as cluster:
+        db = cluster.new_database()
+        config = write_config(zygote.workdir, ticks=30)
+        for point in ("intent_saved:1", "ack_lost:1", "partially_filled:1", "reconciling:1",
+                      "cancel_race:1"):
+            assert _run(zygote, config, point, db=db) == -9, point
+        _finish(zygote, config, db=db)
+        counts = _verify(zygote, db=db)
+    assert counts["orders"] >= 5
 
 
 @pytest.mark.slow
