@@ -2,11 +2,12 @@
 
 The keeper (``hedgekeeper.keeper.loop.Keeper``) runs as in production — its own run loop on a
 real-time replay clock, the in-process paper exchange with its ledger, the journal in SQLite
-(WAL, ``synchronous=FULL``) in a temporary folder on the same disk as the repository — fed by a
-seeded synthetic feed with one update every millisecond of market time at speed 1: 1,000 updates
-per wall second. Book: 200 distinct BTC options of the bundled Deribit chain (seeded choice of
-those more than three days from expiry, quantities ``U{-5..5}``), hedged with the linear
-perpetual under a 0.01 BTC delta band, the cost model and gates of the paper config.
+(WAL, ``synchronous=FULL``) in a temporary folder (``$TMPDIR``; on disk, not tmpfs, to measure
+real commits) — fed by a seeded synthetic feed with one update every millisecond of market time
+at speed 1: 1,000 updates per wall second. Book: 200 distinct BTC options of the bundled Deribit
+chain (seeded choice of those more than three days from expiry, quantities ``U{-5..5}``), hedged
+with the linear perpetual under a 0.01 BTC delta band, the cost model and gates of the paper
+config.
 
 Measured:
 
@@ -321,8 +322,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the run without conflation")
     args = parser.parse_args([] if argv is None else list(argv))
-    root = Path(__file__).resolve().parent
-    folder = Path(tempfile.mkdtemp(prefix="keeper-bench-", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix="hedgekeeper-keeper-bench-"))
     runs = []
     try:
         for conflate in (True, False) if not args.no_baseline else (True,):
@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"options": args.options, "rate_hz": RATE_HZ, "runs": runs,
                               "journal_commits": commits,
                               "engine_decide": engine_floor(args.options, 200 if quick else 1000),
-                              "journal_disk": "temporary folder under bench/ (repository disk)"}
+                              "journal_folder": str(folder)}
     result["summary"] = summarise(result)
     return result
 
