@@ -92,7 +92,8 @@ def test_kill_status_resume_against_a_running_keeper(zygote: Zygote, background:
         raise
     assert result.returncode == 0, result.stderr[-2000:]
     assert "keeper stopped (stop)" in result.stdout
-    venue = export(zygote, ["paper-venue", "export", "--state", str(tmp_path / "venue.sqlite")])
+    venue = export(zygote, ["paper-venue", "export", "--state",
+                            str(tmp_path / "background" / "venue.sqlite")])
     check_invariants(export(zygote, ["journal", "export", "--db", db]), venue)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from hedgekeeper.keeper.clock import Clock, ReplayClock
-from hedgekeeper.keeper.config import KeeperConfig, resolve_path
+from hedgekeeper.keeper.config import KeeperConfig
 from hedgekeeper.keeper.crash import CrashPoints
 from hedgekeeper.keeper.feed import MarketUpdate, build_feed
 from hedgekeeper.keeper.inputs import build_model
@@ -86,8 +86,9 @@ async def run_keeper(config: KeeperConfig, options: RunOptions,
     hedgekeeper.keeper.loop.KeeperHaltedError
         When reconciliation fails or the venue stays unreachable while orders are open.
     """
-    logger = configure_logging(config.log.level, None if config.log.file is None
-                               else resolve_path(config.log.file, options.config_path))
+    # Outputs (journal, ledger, log) are relative to the working directory; inputs (feed files,
+    # secret files) to the config file's folder.
+    logger = configure_logging(config.log.level, config.log.file)
     secrets = load_secrets(config, options.config_path)
     crash = CrashPoints.from_environment()
     model = build_model(config)
@@ -114,8 +115,7 @@ async def run_keeper(config: KeeperConfig, options: RunOptions,
             if reference is None:
                 raise ValueError("the market feed has no updates")
             prices = {name: reference.perp_price for name in model.hedges}
-            state = options.venue_state or str(resolve_path(config.venue.state,
-                                                            options.config_path))
+            state = options.venue_state or config.venue.state
             venue, follow = open_paper_venue(config.venue, model.hedges, prices, state, clock)
         else:
             from hedgekeeper.venues.sim.client import HttpVenue
