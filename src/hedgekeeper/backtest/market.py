@@ -306,11 +306,12 @@ def load_market(
     lead = start - settings.warmup - timedelta(hours=1)
     bars_end = end
     perp = load_hourly_bars(files.perp, start=lead, end=bars_end)
-    spot = None if files.spot is None else load_hourly_bars(files.spot, start=lead, end=bars_end)
+    spot = None if files.spot is None else load_hourly_bars(files.spot, start=lead, end=bars_end,
+                                                            allow_empty=True)
     funding = load_funding(files.funding, symbol, start=lead, end=end + timedelta(seconds=1))
     hourly = None if files.dvol_hourly is None else load_dvol_hourly(
         files.dvol_hourly, start=lead - timedelta(hours=settings.dvol_max_age_hours + 1),
-        end=bars_end)
+        end=bars_end, allow_empty=True)
     daily = None if files.dvol_daily is None else load_dvol_daily(files.dvol_daily)
     market = build_market(perp, funding, coin=coin, spot=spot, dvol_hourly=hourly,
                           dvol_daily=daily, vol=settings)

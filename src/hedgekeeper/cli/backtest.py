@@ -115,26 +115,28 @@ def print_summary(suite: SuiteResult, report: Path, console: Console) -> None:
     from rich import box
     from rich.table import Table
 
+    from hedgekeeper.report.figures import short_name
+
     pareto = {p.name for p in suite.tracking_frontier if p.pareto}
     market = suite.market
     table = Table(
         title=f"{market.coin} option book hedged with {market.perp_symbol}, "
               f"{market.start:%Y-%m-%d} .. {market.end:%Y-%m-%d} ({len(market)} hours)",
-        title_justify="left", box=box.SIMPLE_HEAD,
-        caption="USD over the window. ★ = on the cost / tracking-error Pareto set. "
-                "hedge err = std of daily P&L; track err = RMS net delta x index.",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+        caption="USD over the window. hedge err: std of daily P&L (ratio: to the unhedged "
+                "book's); track err: RMS net delta x index; cost: fees + spread + impact; P&L "
+                "includes costs and funding; |Δ|max in coin. ★ on the cost / tracking-error "
+                "Pareto set.",
         caption_justify="left",
     )
     table.add_column("policy", no_wrap=True)
-    for header in ("hedge err", "vs unhedged", "track err", "cost", "funding", "P&L",
-                   "CVaR95/day", "rebal", "max|Δ| coin"):
+    for header in ("hedge err", "ratio", "track err", "cost", "P&L", "rebal", "|Δ|max"):
         table.add_column(header, justify="right", no_wrap=True)
     for s in suite.summaries:
         star = " ★" if s.name in pareto else ""
-        table.add_row(f"{s.name}{star}", f"{s.hedge_error_std_usd:,.0f}",
+        table.add_row(f"{short_name(s.name)}{star}", f"{s.hedge_error_std_usd:,.0f}",
                       f"{s.hedge_error_ratio:.2f}", f"{s.tracking_error_usd:,.0f}",
-                      f"{s.total_cost_usd:,.0f}", f"{s.funding_usd:+,.0f}",
-                      f"{s.pnl_usd:+,.0f}", f"{s.cvar_95_usd:+,.0f}", f"{s.rebalances}",
+                      f"{s.total_cost_usd:,.0f}", f"{s.pnl_usd:+,.0f}", f"{s.rebalances}",
                       f"{s.max_abs_delta_coin:.2f}")
     console.print(table)
     first = suite.summaries[0]

@@ -64,7 +64,7 @@ def _duration(value: object) -> float:
             raise ValueError(f"a duration must be > 0 years, got {value!r}")
         return float(value)
     if isinstance(value, str):
-        return parse_duration("duration", value)
+        return parse_duration("value", value)
     raise ValueError(f"a duration must be a number of years or text like '8h', got {value!r}")
 
 
@@ -487,7 +487,7 @@ class VolRegimeFamily(_Family):
                 "hedge_to": list(self.hedge_to)}
 
     def _always_shown(self) -> tuple[str, ...]:
-        return ("halfwidths",)
+        return ("halfwidths", "intervals")
 
     def _durations(self) -> tuple[str, ...]:
         return ("intervals",)

@@ -148,13 +148,15 @@ def _all_fields(model: type[pydantic.BaseModel]) -> set[str]:
     return names
 
 
-def _clean_loc(loc: Loc, lines: dict[Loc, int]) -> Loc:
-    """``loc`` without the parts pydantic adds that are not TOML keys (union member tags)."""
+def _clean_loc(loc: Loc, lines: dict[Loc, int], kind: str) -> Loc:
+    """``loc`` without the parts pydantic adds that are not TOML keys (the tag of a
+    discriminated union). The last part is kept when it names a missing or unknown key."""
     kept: Loc = ()
     for position, part in enumerate(loc):
         candidate = (*kept, part)
         is_key = candidate in lines or any(k[: len(candidate)] == candidate for k in lines)
-        if is_key or isinstance(part, int) or position == len(loc) - 1:
+        named = position == len(loc) - 1 and kind in ("missing", "extra_forbidden")
+        if is_key or isinstance(part, int) or named:
             kept = candidate
     return kept
 
@@ -165,7 +167,7 @@ def describe(error: Any, lines: dict[Loc, int], file: str,
     loc: Loc = tuple(error["loc"])
     line = locate(lines, loc)
     where = f"{file} line {line}" if line is not None else file
-    field = _label(_clean_loc(loc, lines))
+    field = _label(_clean_loc(loc, lines, error["type"]))
     kind = error["type"]
     if kind == "extra_forbidden":
         name = str(loc[-1])

@@ -145,7 +145,11 @@ def _columns(file: Path, what: str) -> tuple[str, ...]:
 
 
 def load_hourly_bars(
-    path: str | Path, *, start: datetime | None = None, end: datetime | None = None
+    path: str | Path,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    allow_empty: bool = False,
 ) -> HourlyBars:
     """Read a Binance hourly bar file (spot or perpetual), optionally only ``[start, end)``.
 
@@ -153,6 +157,7 @@ def load_hourly_bars(
     ----------
     path : the CSV(.gz) file (see the module docstring for the columns).
     start, end : timezone-aware bounds on the bars' open time; None means unbounded.
+    allow_empty : return no bars (instead of raising) when none fall in ``[start, end)``.
 
     Returns
     -------
@@ -163,7 +168,7 @@ def load_hourly_bars(
     ------
     MarketDataError
         Missing file or column, a malformed number or time, a non-positive price, rows out of
-        order or duplicated, or no rows in ``[start, end)``.
+        order or duplicated, or no rows in ``[start, end)`` (unless ``allow_empty``).
     """
     file = _require_file(path, "hourly bar")
     present = _columns(file, "hourly bar")
@@ -174,7 +179,7 @@ def load_hourly_bars(
     _check_ascending(file, stamps_all, rows_all)
     keep = _bounds(stamps_all, start, end)
     rows = rows_all[keep]
-    if rows.size == 0:
+    if rows.size == 0 and not allow_empty:
         raise MarketDataError(
             f"hourly bar file {str(file)!r} has no rows between {start} and {end}"
         )
@@ -196,13 +201,14 @@ def load_hourly_bars(
             i = int(np.flatnonzero(bad)[0])
             raise MarketDataError(
                 f"{str(file)!r} row {int(rows[i]) + 1}: column {column} must be a positive "
-                f"price, got {array[i]!r}"
+                f"price, got {float(array[i])!r}"
             )
     volume = values["volume"]
     if np.any(volume < 0.0):
         i = int(np.flatnonzero(volume < 0.0)[0])
         raise MarketDataError(
-            f"{str(file)!r} row {int(rows[i]) + 1}: column volume must be >= 0, got {volume[i]!r}"
+            f"{str(file)!r} row {int(rows[i]) + 1}: column volume must be >= 0, "
+            f"got {float(volume[i])!r}"
         )
     return HourlyBars(
         timestamp=_frozen(stamps_all[keep]),

@@ -76,16 +76,21 @@ def _check_vol_points(file: str, values: FloatArray, rows: npt.NDArray[np.int64]
         i = int(np.flatnonzero(bad)[0])
         raise MarketDataError(
             f"{file!r} row {int(rows[i]) + 1}: column {column} must be a volatility in vol "
-            f"points in (0, {_MAX_VOL_POINTS:g}), got {values[i]!r}"
+            f"points in (0, {_MAX_VOL_POINTS:g}), got {float(values[i])!r}"
         )
 
 
 def load_dvol_hourly(
-    path: str | Path, *, start: datetime | None = None, end: datetime | None = None
+    path: str | Path,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    allow_empty: bool = False,
 ) -> HourlyBars:
     """Read hourly DVOL bars (vol points) as :class:`~hedgekeeper.marketdata.binance.HourlyBars`.
 
-    ``volume`` and ``mark_close`` are NaN. Bounds apply to the bars' open time.
+    ``volume`` and ``mark_close`` are NaN. Bounds apply to the bars' open time; with
+    ``allow_empty`` a window before DVOL existed gives no bars instead of an error.
 
     Raises
     ------
@@ -93,7 +98,7 @@ def load_dvol_hourly(
         As :func:`~hedgekeeper.marketdata.binance.load_hourly_bars`, and for a close outside
         (0, 1000) vol points.
     """
-    bars = load_hourly_bars(path, start=start, end=end)
+    bars = load_hourly_bars(path, start=start, end=end, allow_empty=allow_empty)
     _check_vol_points(bars.source, bars.close, bars.row - 1, "close")
     return bars
 

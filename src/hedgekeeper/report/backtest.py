@@ -25,12 +25,14 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; mar
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 p.lead { color: #555; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 8px 0; }
-th, td { padding: 4px 8px; border-bottom: 1px solid #e4e4e4; text-align: right;
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.82em; margin: 8px 0; }
+th, td { padding: 4px 7px; border-bottom: 1px solid #e4e4e4; text-align: right;
          white-space: nowrap; }
-th { background: #f4f4f4; position: sticky; top: 0; }
+th { background: #f4f4f4; white-space: normal; vertical-align: bottom; max-width: 7em; }
 td.name, th.name { text-align: left; }
 tr.pareto td.name::after { content: " \\2605"; color: #b8860b; }
+li { margin: 3px 0; font-size: 0.9em; }
 img { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 pre { background: #f7f7f7; border: 1px solid #e0e0e0; padding: 10px; font-size: 0.8em;
       overflow-x: auto; }
@@ -69,14 +71,27 @@ def _cell(value: float | int | str, pattern: str) -> str:
 def _table(suite: SuiteResult) -> str:
     pareto = {p.name for p in suite.tracking_frontier if p.pareto}
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in _COLUMNS)
-    rows = []
+    rows: list[str] = []
     for summary in suite.summaries:
         cells = "".join(f"<td>{_cell(getattr(summary, key), pattern)}</td>"
                         for key, _, pattern in _COLUMNS)
         css = ' class="pareto"' if summary.name in pareto else ""
-        rows.append(f'<tr{css}><td class="name">{html.escape(summary.name)}</td>{cells}</tr>')
-    return (f'<table><thead><tr><th class="name">policy</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+        number = len(rows) + 1
+        rows.append(f'<tr{css}><td>{number}</td><td class="name">{html.escape(summary.name)}'
+                    f"</td>{cells}</tr>")
+    return (f'<div class="scroll"><table><thead><tr><th>#</th><th class="name">policy</th>'
+            f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _pareto_lines(suite: SuiteResult) -> str:
+    numbers = {spec.name: i for i, spec in enumerate(suite.specs, start=1)}
+    parts = []
+    for label, points in (("cost vs tracking error", suite.tracking_frontier),
+                          ("cost vs hedging error", suite.error_frontier)):
+        names = ", ".join(f"#{numbers[p.name]} {html.escape(p.name)}" for p in points
+                          if p.pareto)
+        parts.append(f"<li><b>Pareto set, {label}</b> (cheapest first): {names}</li>")
+    return f"<ul>{''.join(parts)}</ul>"
 
 
 def _facts(suite: SuiteResult, config_name: str) -> str:
@@ -145,6 +160,7 @@ def render_html(suite: SuiteResult, *, title: str, config_text: str,
         "<h2>Frontier: tracking error and hedging error against cost</h2>",
         _img(figures.frontier_png(suite), "tracking error and hedging error against cost, "
                                           "Pareto set marked"),
+        _pareto_lines(suite),
         "<h2>P&amp;L over time</h2>", _img(figures.pnl_png(suite), "cumulative P&L"),
         "<h2>Daily P&amp;L distributions</h2>",
         _img(figures.pnl_distribution_png(suite), "daily P&L distributions"),

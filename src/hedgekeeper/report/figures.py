@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hedgekeeper.backtest.frontier import FrontierPoint
 from hedgekeeper.backtest.metrics import daily_pnl
@@ -47,35 +48,44 @@ def family_colours(families: Sequence[str]) -> dict[str, str]:
     return {family: _PALETTE[i % len(_PALETTE)] for i, family in enumerate(ordered)}
 
 
-def _frontier_axis(axis: Any, points: Sequence[FrontierPoint], colours: dict[str, str],
-                   ylabel: str, title: str) -> None:
-    seen: set[str] = set()
+def _frontier_axis(axis: Any, points: Sequence[FrontierPoint], numbers: dict[str, int],
+                   colours: dict[str, str], ylabel: str, title: str) -> None:
     for point in points:
-        label = point.family if point.family not in seen else None
-        seen.add(point.family)
-        axis.scatter(point.cost, point.risk, s=70 if point.pareto else 36,
+        axis.scatter(point.cost, point.risk, s=120 if point.pareto else 40,
                      color=colours[point.family], edgecolor="black" if point.pareto else "none",
-                     linewidth=1.2, zorder=3, label=label,
-                     marker="*" if point.pareto else "o")
+                     linewidth=0.8, zorder=3, marker="*" if point.pareto else "o")
+        axis.annotate(str(numbers[point.name]), (point.cost, point.risk), xytext=(4, 3),
+                      textcoords="offset points", fontsize=8,
+                      fontweight="bold" if point.pareto else "normal")
     front = [p for p in points if p.pareto]
     if front:
         axis.step([p.cost for p in front], [p.risk for p in front], where="post",
-                  color="black", linewidth=1.0, alpha=0.6, zorder=2, label="Pareto set")
-        for point in front:
-            axis.annotate(_short(point.name), (point.cost, point.risk), xytext=(5, 4),
-                          textcoords="offset points", fontsize=7)
+                  color="black", linewidth=1.0, alpha=0.5, zorder=2)
     axis.set_xlabel("trading cost: fees + spread + impact (USD)")
     axis.set_ylabel(ylabel)
     axis.set_title(title)
 
 
-def _short(name: str) -> str:
+def _legend(axis: Any, colours: dict[str, str], loc: str = "upper right") -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=colour, label=family)
+               for family, colour in colours.items()]
+    handles.append(Line2D([], [], marker="*", linestyle="-", color="black", markersize=10,
+                          markerfacecolor="white", label="Pareto set"))
+    axis.legend(handles=handles, loc=loc, framealpha=0.9)
+
+
+def short_name(name: str) -> str:
+    """A run name abbreviated for plot labels and narrow tables (``WW(γ=0.0001)``)."""
     for long, short in (("whalley_wilmott", "WW"), ("zakamouline", "Zak"),
                         ("delta_band", "band"), ("calendar", "cal"), ("greek_bands", "Δ-Γ"),
                         ("vol_regime", "regime"), ("leland", "Leland"),
-                        ("risk_aversion=", "γ="), ("halfwidth=", "h="), ("interval=", ""),
-                        ("gamma_halfwidth=", "Γh="), ("delta_halfwidth=", "Δh="),
-                        ("halfwidths=", "h=")):
+                        ("risk_aversion=", "γ="), ("gamma_halfwidth=", "Γh="),
+                        ("delta_halfwidth=", "Δh="), ("vega_halfwidth=", "vh="),
+                        ("halfwidths=", "h="), ("halfwidth=", "h="), ("thresholds=", "at="),
+                        ("intervals=", "every="), ("interval=", ""), ("hedge_to=", "to="),
+                        ("cost_round_trip=", "k=")):
         name = name.replace(long, short)
     return name
 
@@ -84,20 +94,20 @@ def frontier_png(suite: SuiteResult) -> bytes:
     """Trading cost against tracking error and against hedging-error std, Pareto set marked."""
     plt = _pyplot()
     colours = family_colours([s.family for s in suite.specs])
-    figure, axes = plt.subplots(1, 2, figsize=(12.5, 5.0))
-    _frontier_axis(axes[0], suite.tracking_frontier, colours,
+    numbers = {spec.name: i for i, spec in enumerate(suite.specs, start=1)}
+    figure, axes = plt.subplots(1, 2, figsize=(12.5, 5.2))
+    _frontier_axis(axes[0], suite.tracking_frontier, numbers, colours,
                    "tracking error: RMS net delta (USD)",
-                   "Cost vs tracking error (lower left is better)")
-    _frontier_axis(axes[1], suite.error_frontier, colours,
+                   "Cost vs tracking error (numbers: rows of the table)")
+    _frontier_axis(axes[1], suite.error_frontier, numbers, colours,
                    "hedging error: std of daily P&L (USD)",
                    "Cost vs hedging error (lower left is better)")
     unhedged = suite.summaries[0].unhedged_std_usd if suite.summaries else float("nan")
     if np.isfinite(unhedged):
-        axes[1].axhline(unhedged, color="grey", linestyle="--", linewidth=1)
-        axes[1].annotate(f"unhedged book: {unhedged:,.0f}", (0.01, unhedged),
-                         xycoords=("axes fraction", "data"), xytext=(0, 3),
-                         textcoords="offset points", fontsize=7, color="grey")
-    axes[0].legend(loc="upper right", framealpha=0.9)
+        axes[1].annotate(f"the unhedged book: {unhedged:,.0f} USD a day", (0.98, 0.97),
+                         xycoords="axes fraction", ha="right", va="top", fontsize=8,
+                         color="dimgrey")
+    _legend(axes[0], colours)
     figure.tight_layout()
     return _png(figure)
 
@@ -107,7 +117,7 @@ def pnl_distribution_png(suite: SuiteResult) -> bytes:
     plt = _pyplot()
     colours = family_colours([s.family for s in suite.specs])
     data = [daily_pnl(r) for r in suite.results]
-    labels = [_short(r.name) for r in suite.results]
+    labels = [f"{i}  {short_name(r.name)}" for i, r in enumerate(suite.results, start=1)]
     fill = [colours[s.family] for s in suite.specs]
     if suite.results:
         data.append(daily_pnl(suite.results[0], "option_pnl"))
@@ -115,8 +125,8 @@ def pnl_distribution_png(suite: SuiteResult) -> bytes:
         fill.append("#bbbbbb")
     height = max(3.5, 0.32 * len(data) + 1.2)
     figure, axis = plt.subplots(figsize=(11.0, height))
-    boxes = axis.boxplot(data, vert=False, patch_artist=True, widths=0.6,
-                         medianprops={"color": "black"}, flierprops={"markersize": 3})
+    boxes = axis.boxplot(data, patch_artist=True, widths=0.6, showfliers=False, whis=(5, 95),
+                         medianprops={"color": "black"}, **_horizontal())
     for patch, colour in zip(boxes["boxes"], fill, strict=True):
         patch.set_facecolor(colour)
         patch.set_alpha(0.55)
@@ -126,10 +136,19 @@ def pnl_distribution_png(suite: SuiteResult) -> bytes:
     axis.set_yticks(range(1, len(labels) + 1), labels)
     axis.invert_yaxis()
     axis.axvline(0.0, color="grey", linewidth=0.8)
-    axis.set_xlabel("daily P&L (USD; one dot per UTC day)")
+    axis.set_xlabel("daily P&L (USD; one dot per UTC day; box: quartiles, whiskers: 5-95 %)")
     axis.set_title("Daily P&L of the hedged book per policy, and of the book alone")
     figure.tight_layout()
     return _png(figure)
+
+
+def _horizontal() -> dict[str, Any]:
+    """``boxplot`` keyword for horizontal boxes (``vert`` is deprecated from Matplotlib 3.10,
+    where ``orientation`` replaced it)."""
+    import matplotlib
+
+    major, minor = (int(part) for part in matplotlib.__version__.split(".")[:2])
+    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
 
 
 def representative(suite: SuiteResult) -> list[int]:
@@ -168,23 +187,40 @@ def exposure_png(suite: SuiteResult, runs: Sequence[int] | None = None) -> bytes
         if np.any(has_band):
             axis.fill_between(when, np.where(has_band, result.band_lower, np.nan),
                               np.where(has_band, result.band_upper, np.nan), color=colour,
-                              alpha=0.18, step="post", linewidth=0, label="policy band")
-        axis.plot(when, result.net_delta_before, color=colour, linewidth=0.9,
-                  drawstyle="steps-post", label="net delta before decision")
+                              alpha=0.2, step="post", linewidth=0, label="policy band")
+        # At a roll the old legs' hedge is still on until that hour's decision: shown apart.
+        delta = np.where(result.rolled, np.nan, result.net_delta_before)
+        axis.plot(when, delta, color=colour, linewidth=0.9, drawstyle="steps-post",
+                  label="net delta before decision")
         traded = result.rebalanced
         axis.scatter(np.asarray(when)[traded], result.net_delta_after[traded], s=9,
-                     color="black", zorder=3, label=f"rebalance ({int(traded.sum())})")
-        rolled = np.flatnonzero(result.rolled)
-        for step in rolled[1:]:
+                     color="black", zorder=3, label=f"after rebalance ({int(traded.sum())})")
+        limit = _robust_limit(delta, result.band_lower, result.band_upper)
+        axis.set_ylim(-limit, limit)
+        for step in np.flatnonzero(result.rolled)[1:]:
             axis.axvline(when[step], color="grey", linestyle=":", linewidth=1)
+            axis.annotate(f"roll: {result.net_delta_before[step]:+.1f} before re-hedge",
+                          (when[step], 0.92 * limit), xytext=(4, 0), textcoords="offset points",
+                          fontsize=7, color="grey", va="top")
         axis.axhline(0.0, color="grey", linewidth=0.6)
         axis.set_ylabel("coin")
-        axis.set_title(f"{result.name}: net delta and band", loc="left")
-        axis.legend(loc="upper left", ncols=3, framealpha=0.85)
+        axis.set_title(f"{index + 1}  {result.name}: net delta and band", loc="left")
+        axis.legend(loc="lower left", ncols=3, framealpha=0.85)
     axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
     axes[-1, 0].set_xlabel("UTC date (dotted lines: the straddle re-struck)")
     figure.tight_layout()
     return _png(figure)
+
+
+def _robust_limit(delta: npt.NDArray[np.float64], lower: npt.NDArray[np.float64],
+                  upper: npt.NDArray[np.float64]) -> float:
+    """Symmetric y limit: every finite net delta, and the band up to its 95th percentile (a
+    band that widens without bound at expiry, like Zakamouline's, would hide the rest)."""
+    top = float(np.max(np.abs(delta[np.isfinite(delta)]), initial=0.0))
+    band = np.abs(np.concatenate([lower[np.isfinite(lower)], upper[np.isfinite(upper)]]))
+    if band.size:
+        top = max(top, float(np.percentile(band, 95)))
+    return 1.15 * top if top > 0.0 else 1.0
 
 
 def pnl_png(suite: SuiteResult) -> bytes:
@@ -227,7 +263,7 @@ def cost_png(suite: SuiteResult) -> bytes:
     """Stacked costs per run: fees, half spread, impact, and funding paid (or received)."""
     plt = _pyplot()
     summaries = suite.summaries
-    labels = [_short(s.name) for s in summaries]
+    labels = [f"{i}  {short_name(s.name)}" for i, s in enumerate(summaries, start=1)]
     rows = np.arange(len(summaries))
     parts = (("fees", [s.fees_usd for s in summaries], "#1f77b4"),
              ("half spread", [s.spread_usd for s in summaries], "#ff7f0e"),
@@ -248,8 +284,9 @@ def cost_png(suite: SuiteResult) -> bytes:
     axis.set_yticks(rows, labels)
     axis.invert_yaxis()
     axis.set_xlabel("USD over the window")
-    axis.set_title("Cost breakdown per policy")
-    axis.legend(loc="lower right", framealpha=0.9)
+    axis.set_title("Cost breakdown per policy", pad=28)
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=5, frameon=False)
+    axis.set_xlim(right=float(np.max(left + np.maximum(funding_paid, 0.0), initial=1.0)) * 1.12)
     figure.tight_layout()
     return _png(figure)
 
