@@ -172,7 +172,7 @@ def forecast_command(
         list[Path] | None,
         typer.Option(
             "--iv",
-            help="Deribit DVOL CSV(.gz), hourly or daily; repeat to merge (first file wins).",
+            help="Deribit DVOL CSV(.gz), hourly or daily; give both to fill the hourly gaps.",
         ),
     ] = None,
     funding: Annotated[
@@ -203,13 +203,7 @@ def forecast_command(
     import numpy as np
 
     from hedgekeeper.forecast import compare, daily_origins, parse_horizon, walk_forward
-    from hedgekeeper.forecast._readers import (
-        build_history,
-        funding_symbol,
-        read_dvol,
-        read_funding,
-        read_prices,
-    )
+    from hedgekeeper.forecast._readers import load_history
 
     names = _models(models)
     notes: list[str] = []
@@ -225,12 +219,7 @@ def forecast_command(
     if not names:
         fail("no model left to run (iv needs --iv)")
     try:
-        frame = read_prices(prices)
-        dvol = read_dvol(iv) if iv else None
-        rates = None
-        if funding is not None:
-            rates = read_funding(funding, symbol or funding_symbol(prices))
-        history = build_history(frame, dvol, rates)
+        history = load_history(prices, iv or (), funding, symbol)
         origins = daily_origins(history, start, end, hours, step)
     except ValueError as exc:
         fail(str(exc))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from hedgekeeper.forecast.history import HOURS_PER_YEAR, FloatArray, MarketHistory
 
@@ -20,8 +19,6 @@ WEEK_HOURS = 7 * 24
 MONTH_HOURS = 30 * 24
 """Crypto trades 24/7, so Corsi's 1/5/22 trading days become 1/7/30 calendar days."""
 
-DVOL_MAX_AGE_HOURS = 72
-"""A DVOL value is carried forward at most this long over gaps in the index (hours)."""
 
 
 def cumulative_squared_returns(history: MarketHistory) -> FloatArray:
@@ -67,18 +64,12 @@ def har_components(cumulative: FloatArray, boundary: IntArray) -> FloatArray:
     )
 
 
-def forward_filled(values: FloatArray, max_age_hours: int) -> FloatArray:
-    """``values`` with NaN gaps filled by the last known value for at most ``max_age_hours``."""
-    filled = pd.Series(values).ffill(limit=max_age_hours).to_numpy(dtype=np.float64)
-    return np.asarray(filled, dtype=np.float64)
-
-
 def implied_variance(dvol: FloatArray, boundary: IntArray, horizon_hours: int) -> FloatArray:
     """DVOL-implied variance over ``horizon_hours`` at each boundary: ``σ² h / 8760``.
 
     DVOL is a 30-day annualised implied volatility on a 365-day year; the value at boundary
-    ``b`` is the close of candle ``b - 1`` (carried over gaps up to ``DVOL_MAX_AGE_HOURS``).
-    NaN where unknown.
+    ``b`` is ``history.dvol`` of candle ``b - 1`` (the latest DVOL known at its close). NaN
+    where unknown.
     """
-    last = forward_filled(dvol, DVOL_MAX_AGE_HOURS)[boundary - 1]
+    last = dvol[boundary - 1]
     return np.asarray(last * last * horizon_hours / HOURS_PER_YEAR, dtype=np.float64)

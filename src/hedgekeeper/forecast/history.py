@@ -70,8 +70,8 @@ class MarketHistory:
         its return is 0 and the move lands on the next candle: the sum of squared returns over a
         window still covers the whole move).
     volume : (n,) traded volume in coin during the candle (0 for missing candles), or None.
-    dvol : (n,) Deribit DVOL at the candle's close as an annualised fraction (0.55), NaN where
-        unknown, or None.
+    dvol : (n,) the latest Deribit DVOL known at the candle's close, annualised fraction (0.55);
+        NaN where unknown or stale (the file loader carries a value at most 72 h), or None.
     funding_rate : (n,) latest perpetual funding rate settled at or before the candle's close,
         fraction per 8 h, NaN where unknown, or None.
     """

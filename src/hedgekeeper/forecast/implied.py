@@ -46,10 +46,10 @@ class ImpliedVol:
     tried first, is unstable: in the calm 2023 window its intercept turned negative and so did
     forecasts; a log-log regression scored worse on QLIKE.)
 
-    DVOL at an origin is the close of the last hourly DVOL candle, carried forward over gaps of
-    at most 72 h; where DVOL is older than that (or absent: it starts 2021-03-24 and exists
-    for BTC only) the forecast is NaN (no forecast), and ``fit`` needs ``min_samples`` days with
-    DVOL in the window.
+    DVOL at an origin is ``history.dvol`` of the last candle before it (the loader carries a
+    value over index gaps for at most 72 h); where it is NaN (DVOL starts 2021-03-24 and
+    exists for BTC only) the forecast is NaN (no forecast), and ``fit`` needs ``min_samples``
+    days with DVOL in the window.
 
     Parameters
     ----------

@@ -18,12 +18,10 @@ from hedgekeeper.forecast._common import (
 )
 from hedgekeeper.forecast.features import (
     DAY_HOURS,
-    DVOL_MAX_AGE_HOURS,
     MONTH_HOURS,
     WEEK_HOURS,
     aligned_boundaries,
     cumulative_squared_returns,
-    forward_filled,
     window_sum,
 )
 from hedgekeeper.forecast.history import (
@@ -62,8 +60,8 @@ ratio = last 24 h over the 30-day daily mean; day of week 0 = Monday, of the for
 def feature_matrix(history: MarketHistory, boundary: FloatArray) -> FloatArray:
     """(m, len(FEATURES)) features at each boundary, using only candles before it.
 
-    Missing inputs (no DVOL, funding or volume series, or DVOL older than 72 h) are NaN, which
-    the gradient-boosting trees route natively.
+    Missing inputs (no DVOL, funding or volume series, or NaN in them) are NaN, which the
+    gradient-boosting trees route natively.
     """
     index = np.asarray(boundary, dtype=np.int64)
     returns = history.log_returns()
@@ -83,7 +81,7 @@ def feature_matrix(history: MarketHistory, boundary: FloatArray) -> FloatArray:
     if history.dvol is None:
         implied = nan
     else:
-        dvol = forward_filled(history.dvol, DVOL_MAX_AGE_HOURS)[index - 1]
+        dvol = history.dvol[index - 1]
         implied = dvol * dvol * DAY_HOURS / HOURS_PER_YEAR
     if history.funding_rate is None:
         funding, funding_7d = nan, nan

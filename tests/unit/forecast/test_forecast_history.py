@@ -10,13 +10,7 @@ import pytest
 from forecast_synthetic import ALPHA, BETA, OMEGA, gjr_returns, history_from_returns
 
 from hedgekeeper.forecast import MarketHistory, Regime, VolRegime, parse_horizon
-from hedgekeeper.forecast._readers import (
-    build_history,
-    funding_symbol,
-    read_dvol,
-    read_funding,
-    read_prices,
-)
+from hedgekeeper.forecast._readers import funding_symbol, load_history
 
 T0 = np.datetime64("2024-01-01T00:00", "ns")
 
@@ -80,7 +74,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_readers_align_dvol_and_funding_without_look_ahead(tmp_path: Path) -> None:
+def test_history_from_files_aligns_dvol_and_funding_without_look_ahead(tmp_path: Path) -> None:
     prices = _write(
         tmp_path / "binance_spot_BTCUSDT_1h.csv.gz",
         "timestamp,open,high,low,close,volume\n"
@@ -99,57 +93,82 @@ def test_readers_align_dvol_and_funding_without_look_ahead(tmp_path: Path) -> No
         "2024-01-01T08:00:00Z,BTCUSDT,0.0001\n"
         "2024-01-01T08:00:00Z,ETHUSDT,0.0003\n",
     )
-    frame = read_prices(prices)
     assert funding_symbol(prices) == "BTCUSDT"
-    history = build_history(frame, read_dvol([dvol]), read_funding(funding, "BTCUSDT"))
+    history = load_history(prices, [dvol], funding)
     np.testing.assert_allclose(history.close, [100, 101, 101, 103])
     np.testing.assert_allclose(history.volume, [5, 6, 0, 7])
-    # DVOL of the 07:00 candle is known at its close (08:00) -> row 1.
-    np.testing.assert_allclose(history.dvol, [np.nan, 0.505, np.nan, np.nan])
+    # DVOL of the 07:00 candle is known at its close (08:00) -> row 1 on (carried <= 72 h).
+    np.testing.assert_allclose(history.dvol, [np.nan, 0.505, 0.505, 0.505])
     # Funding settled at 08:00 is known at the close of the 07:00 candle -> rows 1 onwards.
     np.testing.assert_allclose(history.funding_rate, [np.nan, 1e-4, 1e-4, 1e-4])
 
 
+def test_stale_dvol_and_funding_become_unknown(tmp_path: Path) -> None:
+    rows = "".join(
+        f"2024-01-{1 + h // 24:02d}T{h % 24:02d}:00:00Z,1,1,1,100,1\n" for h in range(120)
+    )
+    prices = _write(tmp_path / "p.csv", "timestamp,open,high,low,close,volume\n" + rows)
+    dvol = _write(tmp_path / "d.csv", "timestamp,close\n2024-01-01T00:00:00Z,50\n")
+    funding = _write(
+        tmp_path / "f.csv", "timestamp,symbol,funding_rate\n2024-01-01T08:00:00Z,X,0.0001\n"
+    )
+    history = load_history(prices, [dvol], funding, symbol="X")
+    # Known from 01:00 (row 0); still used 72 h later (row 72), unknown after that.
+    assert history.dvol[72] == pytest.approx(0.5)
+    assert np.isnan(history.dvol[73])
+    # Settled 08:00 (row 7): fresh for 24 h (row 31), unknown after.
+    assert history.funding_rate[31] == pytest.approx(1e-4)
+    assert np.isnan(history.funding_rate[32])
+
+
 def test_daily_dvol_fills_gaps_and_hourly_wins(tmp_path: Path) -> None:
     hourly = _write(
-        tmp_path / "h.csv", "timestamp,open,high,low,close\n2024-01-01T23:00:00Z,1,1,1,60\n"
+        tmp_path / "h.csv", "timestamp,open,high,low,close\n2024-01-01T22:00:00Z,1,1,1,60\n"
     )
     daily = _write(tmp_path / "d.csv", "date,dvol_close\n2024-01-01,61\n2024-01-02,62\n")
-    merged = read_dvol([hourly, daily])
-    # The daily close of a day is known at its 23:00 candle's close.
-    assert merged[np.datetime64("2024-01-01T23:00")] == pytest.approx(0.60)
-    assert merged[np.datetime64("2024-01-02T23:00")] == pytest.approx(0.62)
+    rows = "".join(f"2024-01-0{1 + h // 24}T{h % 24:02d}:00:00Z,100\n" for h in range(22, 48))
+    prices = _write(tmp_path / "p.csv", "timestamp,close\n" + rows)
+    history = load_history(prices, [hourly, daily])
+    # Row 0 = the 22:00 candle: the hourly close (known 23:00). Row 1 = 23:00 candle, closing
+    # at midnight, when the daily close of 2024-01-01 becomes known and is newer.
+    np.testing.assert_allclose(history.dvol[:3], [0.60, 0.61, 0.61])
+    # The daily close of 2024-01-02 is known at 2024-01-03T00:00, the close of the last row.
+    assert history.dvol[-1] == pytest.approx(0.62)
+    assert history.dvol[-2] == pytest.approx(0.61)
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("time,close\n2024-01-01T00:00:00Z,1\n", "lacks column"),
-        ("timestamp,close\nyesterday,1\n2024-01-01T01:00:00Z,2\n", "ISO-8601"),
+        ("time,close\n2024-01-01T00:00:00Z,1\n", "timestamp"),
+        ("timestamp,close\nyesterday,1\n2024-01-01T01:00:00Z,2\n", "timestamp"),
         ("timestamp,close\n2024-01-01T00:00:00Z,-1\n2024-01-01T01:00:00Z,2\n", "close"),
         ("timestamp,close\n2024-01-01T00:30:00Z,1\n2024-01-01T01:30:00Z,2\n", "whole hours"),
         ("timestamp,close\n2024-01-01T00:00:00Z,1\n", "at least 2"),
     ],
 )
-def test_price_reader_errors(tmp_path: Path, content: str, message: str) -> None:
+def test_price_errors_name_the_problem(tmp_path: Path, content: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        read_prices(_write(tmp_path / "p.csv", content))
+        load_history(_write(tmp_path / "p.csv", content))
 
 
-def test_reader_errors_name_the_file_and_symbol(tmp_path: Path) -> None:
+def test_file_errors_name_the_file_and_symbol(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
-        read_prices(tmp_path / "missing.csv")
+        load_history(tmp_path / "missing.csv")
+    prices = _write(
+        tmp_path / "prices.csv",
+        "timestamp,close\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n",
+    )
     funding = _write(
         tmp_path / "f.csv",
-        "timestamp,symbol,funding_rate\n2024-01-01T08:00:00Z,BTCUSDT,0.0001\n"
-        "2024-01-01T08:00:00Z,ETHUSDT,0.0001\n",
+        "timestamp,symbol,funding_rate\n2024-01-01T08:00:00Z,BTCUSDT,0.0001\n",
     )
     with pytest.raises(ValueError, match="--symbol"):
-        read_funding(funding, None)
+        load_history(prices, funding=funding)
     with pytest.raises(ValueError, match="SOLUSDT"):
-        read_funding(funding, "SOLUSDT")
-    with pytest.raises(ValueError, match="date,dvol_close"):
-        read_dvol([_write(tmp_path / "x.csv", "a,b\n1,2\n")])
+        load_history(prices, funding=funding, symbol="SOLUSDT")
+    with pytest.raises(ValueError, match="close"):
+        load_history(prices, dvol=[_write(tmp_path / "x.csv", "a,b\n1,2\n")])
 
 
 def test_vol_regime_quantile_rule() -> None:
