@@ -13,6 +13,13 @@ data strictly before the origin. Models are re-estimated on a cadence (``REFIT_H
 ``--refit``) and only re-conditioned on new data in between. Losses (QLIKE, MSE of log
 variance) are computed on the origins where every model has a forecast; Diebold-Mariano tests
 compare each model with EWMA (and GARCH). Heavy imports stay inside the command body.
+
+``--json`` prints one object: a key per model scored, holding ``qlike``, ``mse_log`` (MSE of
+log variance), ``n_forecasts`` (the common sample), ``n_available``, ``refits``,
+``horizon_hours``, ``first_origin``/``last_origin`` and ``dm_qlike_vs_ewma``,
+``dm_qlike_vs_garch``, ``dm_mse_log_vs_*`` (``statistic``, ``p_value``, ``mean_difference``,
+``lags``; negative statistic = lower loss than the benchmark); and ``best``, the model with the
+lowest QLIKE. Notes (a skipped model) go to stderr.
 """
 
 from __future__ import annotations
