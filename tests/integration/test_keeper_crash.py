@@ -53,10 +53,10 @@ def zygote(tmp_path: Path) -> Iterator[Zygote]:
 
 
 def _run(zygote: Zygote, config: Path, crash: str | None = None,
-         duration: str | None = None, db: str | None = None) -> int:
+         duration: str | None = None, db: str | None = None, speed: str = "3600") -> int:
     env = {"HEDGEKEEPER_CRASH_AT": crash} if crash else {}
     argv = ["run", str(config), "--db", db or f"sqlite:///{zygote.workdir}/journal.sqlite",
-            "--speed", "3600"]
+            "--speed", speed]
     result = zygote.run(argv + (["--duration", duration] if duration else []), env=env)
     if result.returncode not in (0, -9):
         raise AssertionError(f"keeper run failed ({result.returncode}): {result.stderr[-3000:]}")
@@ -132,8 +132,9 @@ def test_randomised_soak_of_many_kills(zygote: Zygote) -> None:
     kills = 0
     for _ in range(40):
         point = f"{rng.choice(STEPS)}:{rng.randint(1, 3)}"
-        kills += _run(zygote, config, point, duration="4s") == -9
-    assert _run(zygote, config, duration="3s") == 0  # a clean stop: every order finished
+        # 6.3 market seconds between ticks at 120x: one update every 53 ms, few conflated.
+        kills += _run(zygote, config, point, duration="4s", speed="120") == -9
+    assert _run(zygote, config, duration="3s", speed="120") == 0  # a clean stop
     counts = _verify(zygote)
     assert kills >= 20
     assert counts["orders"] >= 40
