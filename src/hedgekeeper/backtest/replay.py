@@ -525,16 +525,27 @@ def run_backtest(market: HistoricalMarket, setup: BacktestSetup, policy: Policy,
 def _roll(venue: SimVenue, tally: _Tally, setup: BacktestSetup, book_legs: set[str],
           coin: str, now: datetime, index: float, smile: DvolSmile,
           daily_vol: float, trade_options: bool) -> Option | None:
-    """Open a fresh set of book legs; close hedge options and list the next hedge series."""
+    """Close hedge options still held, open a fresh set of book legs, list the next hedge
+    series. Hedges are closed first: a new book leg may be the very instrument an earlier
+    hedge series was (same strike and expiry), and the two must not net."""
     positions = setup.book.open_legs(coin, now, index)
     new_legs = [p.instrument for p in positions if isinstance(p.instrument, Option)]
     held_hedges = [o for o in _held_options(venue) if o.name not in book_legs]
-    everything = new_legs + held_hedges
+    everything = new_legs + [o for o in held_hedges if o not in new_legs]
     priced = _option_marks(everything, [0.0] * len(everything), now, index, smile)
     snapshot = MarketSnapshot(
         timestamp=now, underlying=coin, index_price=index,
         forwards={o.expiry: ForwardQuote(o.expiry, index, ForwardSource.LISTED_UNDERLYING)
                   for o in everything}, surface=smile)
+    spec = setup.hedge_option
+    if held_hedges and spec is not None:
+        quotes = {o.name: _option_quote(priced.price[o.name], priced.delta[o.name], index,
+                                        daily_vol, spec) for o in held_hedges}
+        closing = [(o, -venue.positions[o.name]) for o in held_hedges]
+        tally.book(venue.execute(closing, quotes, snapshot, purpose="roll"), book_legs)
+    clash = [o.name for o in new_legs if venue.positions.get(o.name, 0.0) != 0.0]
+    if clash:  # pragma: no cover - every option position is a book leg or closed above
+        raise ValueError(f"cannot open book leg {clash[0]}: a position in it is still held")
     floor = _PRICE_FLOOR * index
     book_legs.clear()
     book_legs.update(o.name for o in new_legs)
@@ -544,14 +555,8 @@ def _roll(venue: SimVenue, tally: _Tally, setup: BacktestSetup, book_legs: set[s
     opened = venue.execute([(p.instrument, p.quantity) for p in positions], book_quotes,
                            snapshot, purpose="roll", charge=False)
     tally.book(opened, book_legs)
-    spec = setup.hedge_option
     if spec is None or not trade_options:
         return None
-    if held_hedges:
-        quotes = {o.name: _option_quote(priced.price[o.name], priced.delta[o.name], index,
-                                        daily_vol, spec) for o in held_hedges}
-        closing = [(o, -venue.positions[o.name]) for o in held_hedges]
-        tally.book(venue.execute(closing, quotes, snapshot, purpose="roll"), book_legs)
     step = setup.book.strike_step
     strike = max(step, round(spec.moneyness * index / step) * step)
     listed = linear_option(coin, setup.book.quote, expiry_after(now, spec.tenor_days), strike,
