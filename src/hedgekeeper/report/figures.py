@@ -197,19 +197,29 @@ def exposure_png(suite: SuiteResult, runs: Sequence[int] | None = None) -> bytes
                      color="black", zorder=3, label=f"after rebalance ({int(traded.sum())})")
         limit = _robust_limit(delta, result.band_lower, result.band_upper)
         axis.set_ylim(-limit, limit)
-        for step in np.flatnonzero(result.rolled)[1:]:
-            axis.axvline(when[step], color="grey", linestyle=":", linewidth=1)
-            axis.annotate(f"roll: {result.net_delta_before[step]:+.1f} before re-hedge",
-                          (when[step], 0.92 * limit), xytext=(4, 0), textcoords="offset points",
-                          fontsize=7, color="grey", va="top")
+        rolls = np.flatnonzero(result.rolled)[1:]
+        for step in rolls:
+            axis.axvline(when[step], color="grey", linestyle=":", linewidth=1,
+                         alpha=0.8 if len(rolls) <= 6 else 0.35)
+            if len(rolls) <= 6:  # a label per roll only while they stay legible
+                axis.annotate(f"roll: {result.net_delta_before[step]:+.1f} before re-hedge",
+                              (when[step], 0.92 * limit), xytext=(4, 0),
+                              textcoords="offset points", fontsize=7, color="grey", va="top")
         axis.axhline(0.0, color="grey", linewidth=0.6)
         axis.set_ylabel("coin")
         axis.set_title(f"{index + 1}  {result.name}: net delta and band", loc="left")
         axis.legend(loc="lower left", ncols=3, framealpha=0.85)
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
+    _date_axis(axes[-1, 0], mdates)
     axes[-1, 0].set_xlabel("UTC date (dotted lines: the straddle re-struck)")
     figure.tight_layout()
     return _png(figure)
+
+
+def _date_axis(axis: Any, mdates: Any) -> None:
+    """Concise dates that stay readable from a few days to several years."""
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _robust_limit(delta: npt.NDArray[np.float64], lower: npt.NDArray[np.float64],
@@ -253,7 +263,7 @@ def pnl_png(suite: SuiteResult) -> bytes:
     vol_axis.set_ylabel("implied vol (%)", color="#d62728")
     vol_axis.grid(False)
     bottom.set_title("Underlying (black) and the ATM implied vol the options are priced at (red)")
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
+    _date_axis(bottom, mdates)
     bottom.set_xlabel("UTC date")
     figure.tight_layout()
     return _png(figure)
