@@ -1,108 +1,43 @@
-"""``hedgekeeper demo``: price a real Deribit BTC option chain bundled with the package.
+"""``hedgekeeper demo``: the main job on real data bundled with the package.
 
-The demo reprices every option of a real snapshot with Black-76 at Deribit's own mark implied
-volatility, compares the coin price and delta with what Deribit published, recovers the implied
-volatility back from the mark price, and prints a few expiries near the money.
+A short BTC straddle is hedged with the perpetual through the FTX collapse (November 2022,
+hourly Binance perpetual, funding and Deribit DVOL bundled in the package) under the calendar,
+delta band, Whalley–Wilmott, Zakamouline, Leland, delta-gamma and regime-adaptive policies, all
+through the one decision engine; the command prints the comparison and writes the
+tracking-error-vs-cost report (self-contained HTML).
 """
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
+from typing import Annotated
 
-import numpy as np
-from rich import box
-from rich.console import Console
-from rich.table import Table
+import typer
 
 from hedgekeeper.cli._errors import fail
 
+DEFAULT_DEMO_OUT = "hedgekeeper-demo"
+
 
 def demo(
-    rows_per_expiry: int = 4,
-    expiries: int = 3,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html and summary.json.")
+    ] = Path(DEFAULT_DEMO_OUT),
 ) -> None:
-    """Reprice the bundled real Deribit BTC chain and compare with Deribit's own marks."""
-    from hedgekeeper.marketdata.deribit import load_chain
-    from hedgekeeper.marketdata.samples import sample_chain_path
-    from hedgekeeper.pricing import implied_vol, inverse_option
+    """Backtest hedging policies on a short BTC straddle through the FTX crash (bundled data)."""
+    from rich.console import Console
 
-    if rows_per_expiry < 1 or expiries < 1:
-        fail("rows_per_expiry and expiries must be positive integers")
+    from hedgekeeper.cli.backtest import run_demo
+
     console = Console()
-    chain = load_chain(sample_chain_path())
-    started = time.perf_counter()
-    # Deribit marks inverse options with Black-76 on the expiry's forward at r = 0, in coin.
-    priced = inverse_option(chain.forward, chain.strike, chain.t, chain.mark_iv, chain.kind)
-    iv_back = implied_vol(
-        chain.mark * chain.forward, chain.forward, chain.strike, chain.t, 0.0, chain.kind
-    )
-    elapsed_ms = (time.perf_counter() - started) * 1e3
-
-    console.rule(
-        "[bold]hedgekeeper demo[/] — Deribit BTC options at "
-        f"{chain.timestamp:%Y-%m-%d %H:%M:%S} UTC"
-    )
+    console.rule("[bold]hedgekeeper demo[/] — which hedging policy would you have trusted?")
+    try:
+        report = run_demo(out, console=console)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
     console.print(
-        f"{len(chain)} options, {len(chain.expiries())} expiries, BTC index "
-        f"{chain.index_price:,.2f} USD (bundled real snapshot)."
-    )
-    table = Table(
-        title="Near-the-money options: hedgekeeper vs Deribit (prices in BTC)",
-        title_justify="left",
-        caption=f"forward per expiry from Deribit's own futures; {elapsed_ms:.0f} ms in all",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("instrument", no_wrap=True)
-    for header in ("IV", "price", "Deribit", "delta", "Deribit", "Δ p.a."):
-        table.add_column(header, justify="right", no_wrap=True)
-    # Skip expiries less than a day away: their near-the-money rows say little.
-    shown = [e for e in np.unique(chain.expiry) if chain.t[chain.expiry == e][0] > 1 / 365]
-    for expiry in shown[:expiries]:
-        rows = np.flatnonzero(chain.expiry == expiry)
-        distance = np.abs(np.log(chain.strike[rows] / chain.forward[rows]))
-        order = rows[np.argsort(distance, kind="stable")][: 2 * rows_per_expiry]
-        for i in sorted(order, key=lambda r: (chain.strike[r], -chain.kind[r])):
-            table.add_row(
-                str(chain.names[i]),
-                f"{chain.mark_iv[i]:.2%}",
-                f"{priced.price[i]:.5f}",
-                f"{chain.mark[i]:.5f}",
-                f"{priced.usd.delta[i]:+.3f}",
-                f"{chain.delta[i]:+.3f}",
-                f"{priced.delta_pa[i]:+.3f}",
-            )
-        table.add_section()
-    console.print(table)
-
-    price_err = np.abs(priced.price - chain.mark)
-    delta_err = np.abs(priced.usd.delta - chain.delta)
-    iv_err = np.abs(iv_back - chain.mark_iv)
-    summary = Table(title="Whole snapshot", title_justify="left")
-    summary.add_column("check")
-    summary.add_column("median", justify="right")
-    summary.add_column("95th pct", justify="right")
-    summary.add_row(
-        "|price - Deribit mark| (BTC)",
-        f"{np.median(price_err):.2e}",
-        f"{np.percentile(price_err, 95):.2e}",
-    )
-    summary.add_row(
-        "|delta - Deribit delta|",
-        f"{np.median(delta_err):.2e}",
-        f"{np.percentile(delta_err, 95):.2e}",
-    )
-    finite = np.isfinite(iv_err)
-    summary.add_row(
-        f"|IV from mark - Deribit IV| ({finite.sum()} of {len(chain)} solvable)",
-        f"{np.median(iv_err[finite]):.2e}",
-        f"{np.percentile(iv_err[finite], 95):.2e}",
-    )
-    console.print(summary)
-    console.print(
-        "delta: Black forward delta, as Deribit reports it; Δ p.a.: premium-adjusted delta, "
-        "the coin-margined hedge ratio of an inverse option.\n"
-        "Deribit rounds mark IVs to 4 decimals, so prices agree to about 1e-5 BTC, not exactly.\n"
-        "Next: [bold]hedgekeeper exposure --chain <file>[/] for a book's Greeks and scenario grid, "
-        "[bold]hedgekeeper surface --chain <file>[/] for SVI smiles; see README.md."
+        f"\nOpen the report in a browser: [bold]{report.resolve()}[/]\n"
+        "Next: [bold]hedgekeeper reprice[/] checks our pricing against Deribit's marks on a real "
+        "chain; [bold]hedgekeeper backtest examples/backtest_2021_2024.toml[/] runs 2021-2024 "
+        "on ../shared/data; see README.md for every command."
     )
