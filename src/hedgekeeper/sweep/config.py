@@ -57,7 +57,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -66,10 +65,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
+
+from hedgekeeper.config.toml import ConfigError, Loc, key_lines, load_toml, locate
 
 YEAR_UNITS: dict[str, float] = {
     "y": 1.0,
@@ -86,8 +86,12 @@ MAX_PATH_VALUES = 25_000_000
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([ywdhm]?)\s*$")
 
 
-class SweepConfigError(ValueError):
-    """A sweep configuration that cannot be used; the message names the file, line and field."""
+class SweepConfigError(ConfigError):
+    """A sweep configuration that cannot be used; the message names the file, line and field.
+
+    A :class:`hedgekeeper.config.toml.ConfigError` (so a ``ValueError``); ``issues`` holds
+    one line per problem.
+    """
 
 
 def duration_years(value: object) -> float:
@@ -369,20 +373,6 @@ PolicyGrid = Annotated[
     Field(discriminator="policy"),
 ]
 
-_TAGS = frozenset(
-    {
-        "weights",
-        "montecarlo",
-        "Calendar",
-        "WeightBand",
-        "DeltaBand",
-        "WhalleyWilmottBand",
-        "ZakamoulineBand",
-        "LelandDelta",
-    }
-)
-
-
 class SweepConfig(_Table):
     """The whole file: ``[sweep]``, ``[[scenarios]]`` and ``[[policies]]``."""
 
@@ -405,152 +395,56 @@ class SweepConfig(_Table):
 def load_sweep_config(path: str | Path) -> tuple[SweepConfig, Path]:
     """Read and validate a sweep TOML file; return the config and the file's folder.
 
-    Data file paths are resolved against the file's folder and must exist. Every grid point's
-    policy is constructed once, so a parameter the policy rejects is reported here.
+    Reading and validation go through :func:`hedgekeeper.config.toml.load_toml`, so messages
+    have the same form as ``hedgekeeper backtest``'s. Data file paths are resolved against the
+    file's folder and must exist. Every grid point's policy is constructed once, so a
+    parameter the policy rejects is reported here.
 
     Raises
     ------
     SweepConfigError
-        ``"<file>:<line>: <field>: <problem>"`` for an unknown key, a bad value, a missing
-        field, a missing data file or a parameter the policy rejects; TOML syntax errors with
-        the parser's line and column.
+        One line per problem, ``"<file> line <N>: <field>: <problem>"`` (``unknown key
+        '<field>'`` and ``missing required key '<field>'`` for those two), for an unknown
+        key, a bad value, a missing field, a missing data file or a parameter the policy
+        rejects; an unreadable file or a TOML syntax error (with the parser's line and
+        column) names the file.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SweepConfigError(f"cannot read sweep config {str(file)!r}: {exc.strerror}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepConfigError(f"{file}: invalid TOML: {exc}") from None
-    lines = _key_lines(text)
-    try:
-        config = SweepConfig.model_validate(raw)
-    except ValidationError as exc:
-        problem = _most_specific(exc.errors())
-        loc = _strip_tags(tuple(problem["loc"]))
-        if problem.get("type") == "union_tag_invalid":
-            loc = (*loc, str(problem.get("ctx", {}).get("discriminator", "")).strip("'\""))
-        line = _line_of(lines, loc)
-        message = _explain(problem)
-        raise SweepConfigError(f"{file}:{line}: {_dotted(loc)}: {message}") from None
+        config, text = load_toml(file, SweepConfig)
+    except ConfigError as exc:
+        raise SweepConfigError(str(exc), exc.issues) from None
+    lines = key_lines(text)
     base = file.resolve().parent
     for index, scenario in enumerate(config.scenarios):
         if isinstance(scenario, WeightsScenario) and scenario.history is not None:
             for asset, name in scenario.history.files.items():
                 if not (base / name).is_file():
-                    loc = ("scenarios", index, "history", "files", asset)
-                    raise SweepConfigError(
-                        f"{file}:{_line_of(lines, loc)}: {_dotted(loc)}: no such file "
-                        f"{str(base / name)!r}"
-                    )
+                    loc: Loc = ("scenarios", index, "history", "files", asset)
+                    raise _error(file, lines, loc, f"no such file {str(base / name)!r}")
     from hedgekeeper.sweep.grid import PolicyGridError, check_policies
 
     try:
         check_policies(config)
     except PolicyGridError as exc:
-        loc = ("policies", exc.index)
-        raise SweepConfigError(
-            f"{file}:{_line_of(lines, loc)}: {_dotted(loc)}: {exc.problem}"
-        ) from None
+        raise _error(file, lines, ("policies", exc.index), exc.problem) from None
     return config, base
 
 
-def _most_specific(errors: list[Any]) -> Any:
-    """The error to report: for ``X | list[X]`` fields pydantic reports every branch; the one
-    with the deepest location (an element of the list) or, for a scalar, the first branch."""
-    candidates = [e for e in errors if e.get("type") != "list_type"] or errors
-    return max(candidates, key=lambda e: len(_strip_tags(tuple(e["loc"]))))
+def _error(file: Path, lines: dict[Loc, int], loc: Loc, problem: str) -> SweepConfigError:
+    """A :class:`SweepConfigError` worded as :func:`hedgekeeper.config.toml.describe` words
+    pydantic's errors: ``FILE line N: field.path: problem``."""
+    line = locate(lines, loc)
+    where = f"{file} line {line}" if line is not None else str(file)
+    message = f"{where}: {_dotted(loc)}: {problem}"
+    return SweepConfigError(message, (message,))
 
 
-def _explain(problem: Any) -> str:
-    kind = problem.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key (not a field of this table)"
-    if kind == "missing":
-        return "required field is missing"
-    message = str(problem.get("msg", "invalid value")).removeprefix("Value error, ")
-    shown = problem.get("input")
-    if "got " not in message and isinstance(shown, int | float | str | bool):
-        message += f" (got {shown!r})"
-    return message
-
-
-_BRANCH = re.compile(
-    r"^(?:float|int|str|bool|constrained-\w+|(?:function-\w+|list|dict|literal|nullable|union)\[.*\])$"
-)
-
-
-def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop pydantic's union tags (``policies.1.WeightBand.relative`` -> ``policies.1.relative``)
-    and the branch names of ``X | list[X]`` unions (``relative.list[...].1`` -> ``relative.1``).
-    """
-    out: list[Any] = []
-    for index, part in enumerate(loc):
-        after_index = index > 0 and isinstance(loc[index - 1], int)
-        if after_index and part in _TAGS:
-            continue
-        if isinstance(part, str) and _BRANCH.match(part):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
+def _dotted(loc: Loc) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""
-_KEY = re.compile(rf"^\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*=")
-
-
-def _split_key(key: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in key.split(".")]
-
-
-def _key_lines(text: str) -> list[tuple[tuple[Any, ...], int]]:
-    """``(path, line)`` of every table header and key in a TOML text (1-based lines).
-
-    Array-of-tables entries get their index: the second ``[[policies]]`` is ``("policies", 1)``;
-    keys inside inline tables are not listed (their key's line is used).
-    """
-    entries: list[tuple[tuple[Any, ...], int]] = []
-    counts: dict[tuple[Any, ...], int] = {}
-    current: tuple[Any, ...] = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
-        if header and not _KEY.match(line):
-            parts = _split_key(header.group(2))
-            path: tuple[Any, ...] = ()
-            for part in parts[:-1]:
-                path = (*path, part)
-                if path in counts:
-                    path = (*path, counts[path] - 1)
-            path = (*path, parts[-1])
-            if header.group(1) == "[[":
-                counts[path] = counts.get(path, 0) + 1
-                path = (*path, counts[path] - 1)
-            current = path
-            entries.append((current, number))
-            continue
-        key = _KEY.match(line)
-        if key:
-            entries.append(((*current, *_split_key(key.group(1))), number))
-    return entries
-
-
-def _line_of(entries: list[tuple[tuple[Any, ...], int]], loc: tuple[Any, ...]) -> int:
-    """The line of the longest recorded path that is a prefix of ``loc`` (1 if none)."""
-    best, best_line = -1, 1
-    for path, line in entries:
-        if len(path) <= len(loc) and tuple(loc[: len(path)]) == path and len(path) > best:
-            best, best_line = len(path), line
-    return best_line
 
 
 __all__ = [
