@@ -259,3 +259,46 @@ def test_a_venue_with_orders_the_journal_never_wrote_blocks_trading(tmp_path: Pa
         await _close(stranger)
 
     asyncio.run(scenario())
+
+
+def test_an_order_live_at_the_venue_but_closed_in_the_journal_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    # A cancel that found nothing at the venue closes the order in the journal; if the submit
+    # request then arrives late, the venue holds a live order the journal calls cancelled. The
+    # venue is the authority: reconciliation must cancel it rather than let it keep working.
+    from decimal import Decimal
+
+    from hedgekeeper.domain.orders import CancelRequested, Intent, OrderSide, VenueNotFound
+    from hedgekeeper.venues.base import OrderRequest, OrderType, Side, TimeInForce
+
+    updates = _updates()
+
+    async def scenario() -> None:
+        keeper, clock = _keeper(tmp_path, updates)
+        await keeper.recover()
+        await _step(keeper, clock, updates[0])
+        intent = Intent(intent_id="late-submit", instrument="BTC_USDC-PERPETUAL",
+                        side=OrderSide.BUY, quantity=Decimal("0.1"),
+                        limit_price=Decimal("85000"))
+        keeper.journal.record_intent(intent)
+        order = keeper.journal.new_order(intent.intent_id)
+        keeper.journal.apply_event(order.client_order_id, CancelRequested())
+        closed = keeper.journal.apply_event(order.client_order_id, VenueNotFound())
+        assert not closed.is_open
+        # The late submit: a buy below the market (about 2.7 %) rests at the venue.
+        await keeper.venue.submit(OrderRequest(
+            client_order_id=order.client_order_id, intent_id=intent.intent_id,
+            instrument=intent.instrument, side=Side.BUY, quantity=Decimal("0.1"),
+            order_type=OrderType.LIMIT, limit_price=Decimal("85000"),
+            time_in_force=TimeInForce.GTC))
+        live = await keeper.venue.order(order.client_order_id)
+        assert live is not None
+        assert not live.status.is_terminal
+        await keeper.sync_reports()
+        after = await keeper.venue.order(order.client_order_id)
+        assert after is not None
+        assert after.status.is_terminal
+        await _close(keeper)
+
+    asyncio.run(scenario())

@@ -28,6 +28,7 @@ keeper replay those updates (the feed is deterministic), so nothing that traded 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import math
@@ -381,6 +382,7 @@ class Keeper:
         """
         reports = await self._retrying("reports", lambda: self.venue.reports(self.cursor))
         known: dict[str, Order] = {}
+        orphans: list[str] = []
         for report in reports.orders:
             order = self.journal.order(report.client_order_id)
             if order is None:
@@ -391,7 +393,17 @@ class Keeper:
                 order = self._apply_report(order, report)
                 if during_recovery:
                     self.crash.reached("reconciling")
+            elif not report.status.is_terminal:
+                # The venue is the authority: an order live there that the journal has closed
+                # (a submit that arrived after a lookup found nothing and the order was
+                # cancelled locally) must not keep working. Cancel it; its fills, if any, are
+                # applied below like any fill after a cancel.
+                orphans.append(order.client_order_id)
             known[order.client_order_id] = order
+        for cid in orphans:
+            log_event(self.log, "orphan_order_cancelled", logging.WARNING, client_order_id=cid)
+            # Retrying is safe: a cancel is idempotent at the venue.
+            await self._retrying("cancel", functools.partial(self.venue.cancel, cid))
         by_order: dict[str, list[VenueFill]] = {}
         for fill in reports.fills:
             by_order.setdefault(fill.client_order_id, []).append(fill)
