@@ -12,7 +12,7 @@ from hedgekeeper.sweep.config import (
     duration_years,
     load_sweep_config,
 )
-from hedgekeeper.sweep.frontier import frontier, mark_frontier, pareto_mask
+from hedgekeeper.sweep.frontier import frontier, mark_frontier
 from hedgekeeper.sweep.grid import SweepTask, build_policy, expand_grid
 from hedgekeeper.sweep.runner import (
     SweepError,
@@ -36,7 +36,6 @@ __all__ = [
     "frontier",
     "load_sweep_config",
     "mark_frontier",
-    "pareto_mask",
     "prepare_weights_market",
     "read_results",
     "run_sweep",

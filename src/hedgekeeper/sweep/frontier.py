@@ -1,59 +1,34 @@
-"""The cost–risk frontier of a sweep: which policies no other policy beats on both counts.
+"""The cost–risk frontier of a sweep, marked within each scenario.
 
-Within one scenario a row is on the frontier (Pareto-efficient) when no other row of that
-scenario has ``risk <= `` and ``cost <=`` with at least one strictly smaller. Rows with a NaN
-coordinate are never on it. Scenarios are never mixed: their ``risk`` and ``cost`` measure
-different things (see :mod:`hedgekeeper.sweep.tasks`).
+The Pareto test itself is :func:`hedgekeeper.backtest.frontier.pareto_mask` (both coordinates
+minimised; equal points all kept; NaN points never on it), the one ``hedgekeeper backtest``
+uses. Scenarios are never mixed: their ``risk`` and ``cost`` measure different things (see
+:mod:`hedgekeeper.sweep.tasks`).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
-
-def pareto_mask(risk: npt.ArrayLike, cost: npt.ArrayLike) -> BoolArray:
-    """True for the points no other point dominates (both minimised).
-
-    Parameters
-    ----------
-    risk, cost : (n,) coordinates; NaN points are never efficient.
-
-    Returns
-    -------
-    (n,) bool. Equal points are all efficient when nothing dominates them.
-    """
-    x = np.asarray(risk, dtype=np.float64)
-    y = np.asarray(cost, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"risk and cost must have the same shape (n,), got {x.shape}, {y.shape}")
-    valid = np.isfinite(x) & np.isfinite(y)
-    efficient = np.zeros(x.shape, dtype=np.bool_)
-    index = np.flatnonzero(valid)
-    # sort by risk, then cost: a point is dominated iff an earlier point (risk <=) has a lower
-    # cost, or has the same cost with a strictly lower risk
-    order = index[np.lexsort((y[index], x[index]))]
-    best_cost = np.inf
-    best_risk = np.inf
-    for i in order:
-        if y[i] < best_cost:
-            efficient[i] = True
-            best_cost, best_risk = y[i], x[i]
-        elif y[i] == best_cost and x[i] == best_risk:
-            efficient[i] = True
-    return efficient
+from hedgekeeper.backtest.frontier import pareto_mask
 
 
 def mark_frontier(results: pd.DataFrame) -> pd.DataFrame:
-    """``results`` with a bool column ``pareto``, computed within each ``scenario``."""
+    """``results`` with a bool column ``pareto``, computed within each ``scenario``.
+
+    Parameters
+    ----------
+    results : DataFrame with columns ``scenario``, ``cost`` and ``risk`` (one row per run).
+
+    Returns
+    -------
+    A copy with ``pareto`` (bool): True when no row of the same scenario is no worse on
+    both ``cost`` and ``risk`` and strictly better on one.
+    """
     marked = results.copy()
     marked["pareto"] = False
     for _, rows in marked.groupby("scenario", sort=False):
-        mask = pareto_mask(rows["risk"].to_numpy(), rows["cost"].to_numpy())
+        mask = pareto_mask(rows["cost"].to_numpy(), rows["risk"].to_numpy())
         marked.loc[rows.index, "pareto"] = mask
     marked["pareto"] = marked["pareto"].astype(bool)
     return marked
@@ -69,4 +44,4 @@ def frontier(results: pd.DataFrame) -> pd.DataFrame:
     return chosen.reset_index(drop=True)
 
 
-__all__ = ["frontier", "mark_frontier", "pareto_mask"]
+__all__ = ["frontier", "mark_frontier"]

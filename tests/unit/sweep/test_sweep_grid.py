@@ -19,7 +19,6 @@ from hedgekeeper.sweep import (
     frontier,
     load_sweep_config,
     mark_frontier,
-    pareto_mask,
     prepare_weights_market,
     run_task,
 )
@@ -75,16 +74,19 @@ def test_build_policy_families() -> None:
         build_policy("Nope", {})
 
 
-def test_pareto_mask_by_hand() -> None:
-    risk = np.array([1.0, 2.0, 3.0, 2.0, 1.0, np.nan, 4.0, 3.0])
-    cost = np.array([5.0, 3.0, 1.0, 4.0, 5.0, 0.0, 1.0, 1.0])
+def test_mark_frontier_by_hand() -> None:
+    rows = pd.DataFrame(
+        {
+            "scenario": ["a"] * 8,
+            "risk": [1.0, 2.0, 3.0, 2.0, 1.0, np.nan, 4.0, 3.0],
+            "cost": [5.0, 3.0, 1.0, 4.0, 5.0, 0.0, 1.0, 1.0],
+        }
+    )
     # (1,5) twice: efficient (nothing has risk <= 1 and cost < 5); (2,3) efficient; (2,4)
     # dominated by (2,3); (3,1) twice efficient; (4,1) dominated by (3,1); NaN never.
     expected = [True, True, True, False, True, False, False, True]
-    np.testing.assert_array_equal(pareto_mask(risk, cost), expected)
-    assert not pareto_mask([], []).size
-    with pytest.raises(ValueError, match="same shape"):
-        pareto_mask([1.0], [1.0, 2.0])
+    assert list(mark_frontier(rows)["pareto"]) == expected
+    assert mark_frontier(rows.iloc[:0])["pareto"].dtype == bool
 
 
 def test_frontier_is_per_scenario() -> None:
