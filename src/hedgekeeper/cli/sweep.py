@@ -7,8 +7,9 @@ Usage::
 Without ``--scheduler`` a local Dask cluster of ``--workers`` processes (default 2) runs the
 tasks; with it, the workers of that running scheduler do. A progress bar shows the tasks as
 they finish; the results go to ``DIR/results.parquet`` (default ``DIR``: the config's
-``[sweep].output``, relative to the config file) beside a copy of the config, and the cost–risk
-frontier of each scenario is printed at the end. See ``docs/sweep.md``.
+``[sweep].output``, relative to the config file) beside a copy of the config; at the end the
+cost–risk frontier of each scenario is printed and written, with every run and the config, to
+the self-contained HTML report ``DIR/report.html``. See ``docs/sweep.md``.
 
 Heavy imports stay inside the command body so ``hedgekeeper --help`` stays fast.
 """
@@ -91,13 +92,14 @@ def sweep(
         Path | None,
         typer.Option(
             "--output",
-            help="Folder for results.parquet and a copy of the config (default: the config's "
+            help="Folder for results.parquet, report.html and a copy of the config (default: "
+            "the config's "
             "[sweep].output, relative to the config file).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Run a grid of policies x parameters x scenarios on Dask; write Parquet and the frontier."""
+    """Run a grid of policies x parameters x scenarios on Dask; write Parquet and a report."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -166,3 +168,20 @@ def sweep(
     )
     print_frontier(console, run.results)
     console.print(f"results: {path}")
+    from hedgekeeper.report.sweep import write_sweep_report
+
+    report = write_sweep_report(
+        run.results,
+        folder,
+        title=f"Sweep {settings.sweep.name}",
+        config_text=config.read_text(encoding="utf-8"),
+        config_name=config.name,
+        facts={
+            "runs": f"{len(run.results)} ({total} tasks)",
+            "scheduler": run.scheduler,
+            "workers": str(run.workers),
+            "wall time": f"{run.seconds:.1f} s",
+            "results": str(path),
+        },
+    )
+    console.print(f"report: {report}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,17 @@ def test_local_cluster_sweep_writes_parquet_that_reads_back(tmp_path: Path) -> N
 
     frame = read_results(tmp_path / "res")
     assert (tmp_path / "res" / "config.toml").read_text(encoding="utf-8") == SMALL
+
+    # the HTML frontier report beside results.parquet: offline, every run named
+    report = tmp_path / "res" / "report.html"
+    assert f"report: {report}" in result.output.replace("\n", "")
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.IGNORECASE)
+    assert page.count("data:image/png;base64,") == 2  # one frontier figure per scenario
+    for label in frame["label"]:
+        assert f'<td class="name">{html.escape(label)}</td>' in page
+    assert html.escape(SMALL) in page
+    assert page.count('<tr class="pareto">') == int(frame["pareto"].sum())
     assert list(frame["task_id"]) == list(range(SMALL_TASKS))
     assert frame["pareto"].dtype == bool
     assert frame.groupby("scenario")["pareto"].any().all()
@@ -58,7 +71,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     bad = write_config(tmp_path, SMALL.replace("bars = 1500", "bars = 1500\nbarz = 1"))
     result = runner.invoke(app, ["sweep", str(bad)])
     assert result.exit_code == 2
-    assert "scenarios[0].gbm.barz: unknown key" in result.output
+    assert "unknown key 'scenarios[0].gbm.barz'" in result.output
     good = write_config(tmp_path, name="good.toml")
     result = runner.invoke(app, ["sweep", str(good), "--scheduler", "localhost:8786"])
     assert result.exit_code == 2
