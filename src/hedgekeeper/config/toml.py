@@ -180,8 +180,10 @@ def describe(error: Any, lines: dict[Loc, int], file: str,
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     shown = error.get("input")
-    got = "" if kind in ("union_tag_invalid",) or isinstance(shown, dict) else \
-        f" (got {shown!r})"
+    # Our own validators already say "got ..."; pydantic's built-in messages do not.
+    got = "" if kind in ("union_tag_invalid",) or isinstance(shown, dict) or (
+        "got " in message
+    ) else f" (got {shown!r})"
     return f"{where}: {field}: {message}{got}"
 
 
