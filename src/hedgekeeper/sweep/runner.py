@@ -74,8 +74,13 @@ def check_address(address: str) -> str:
 
 def _distributed() -> Any:
     # dask.distributed is only partly typed; its objects are used as Any here
-    import dask.distributed
-
+    try:
+        import dask.distributed
+    except ImportError as exc:
+        raise SweepError(
+            "hedgekeeper sweep needs Dask distributed, which is not installed: "
+            "pip install 'hedgekeeper[sweep]' (make test and make demo install it)"
+        ) from exc
     return dask.distributed
 
 
