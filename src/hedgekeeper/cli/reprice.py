@@ -70,9 +70,10 @@ def reprice(
         f"{chain.index_price:,.2f} USD ({origin})."
     )
     table = Table(
-        title="Near-the-money options: hedgekeeper vs Deribit (prices in BTC)",
+        title=f"Near-the-money options: hedgekeeper vs Deribit (prices in {chain.underlying})",
         title_justify="left",
-        caption=f"forward per expiry from Deribit's own futures; {elapsed_ms:.0f} ms in all",
+        caption=f"forward per expiry: Deribit's underlying (future or synthetic); "
+        f"{elapsed_ms:.0f} ms in all",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
     )
@@ -106,7 +107,7 @@ def reprice(
     summary.add_column("median", justify="right")
     summary.add_column("95th pct", justify="right")
     summary.add_row(
-        "|price - Deribit mark| (BTC)",
+        f"|price - Deribit mark| ({chain.underlying})",
         f"{np.median(price_err):.2e}",
         f"{np.percentile(price_err, 95):.2e}",
     )
@@ -116,11 +117,12 @@ def reprice(
         f"{np.percentile(delta_err, 95):.2e}",
     )
     finite = np.isfinite(iv_err)
-    summary.add_row(
-        f"|IV from mark - Deribit IV| ({finite.sum()} of {len(chain)} solvable)",
-        f"{np.median(iv_err[finite]):.2e}",
-        f"{np.percentile(iv_err[finite], 95):.2e}",
-    )
+    if finite.any():
+        summary.add_row(
+            f"|IV from mark - Deribit IV| ({finite.sum()} of {len(chain)} solvable)",
+            f"{np.median(iv_err[finite]):.2e}",
+            f"{np.percentile(iv_err[finite], 95):.2e}",
+        )
     console.print(summary)
     console.print(
         "delta: Black forward delta, as Deribit reports it; Δ p.a.: premium-adjusted delta, "
