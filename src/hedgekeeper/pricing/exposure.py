@@ -733,6 +733,7 @@ def position_arrays(
     rate = np.zeros(n)
     contract_size = np.zeros(n)
     spot = np.zeros(n)
+    per_expiry: dict[tuple[str, datetime], tuple[float, float, str]] = {}
     for i, instrument in enumerate(instruments):
         name = instrument.name
         snapshot = by_coin.get(instrument.underlying)
@@ -758,12 +759,21 @@ def position_arrays(
             forward[i] = snapshot.perp_prices.get(name, snapshot.index_price)
             buckets.append(BUCKET_PERPETUAL)
             continue
-        try:
-            years = snapshot.time_to_expiry(instrument.expiry)
-            forward[i] = snapshot.forward(instrument.expiry)
-        except ValueError as exc:
-            raise ValueError(f"instrument {name!r}: {exc}") from None
-        buckets.append(instrument.expiry.strftime("%Y-%m-%d"))
+        # Many options share an expiry: look its years/forward/bucket up once per snapshot.
+        key = (instrument.underlying, instrument.expiry)
+        cached = per_expiry.get(key)
+        if cached is None:
+            try:
+                cached = (
+                    snapshot.time_to_expiry(instrument.expiry),
+                    snapshot.forward(instrument.expiry),
+                    instrument.expiry.strftime("%Y-%m-%d"),
+                )
+            except ValueError as exc:
+                raise ValueError(f"instrument {name!r}: {exc}") from None
+            per_expiry[key] = cached
+        years, forward[i], bucket = cached
+        buckets.append(bucket)
         expiry_years[i] = years
         if isinstance(instrument, Future):
             product[i] = PRODUCT_FUTURE
