@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from pricing_books import SPOT, mixed_book
 from scipy.special import ndtr
 
 from hedgekeeper.pricing.exposure import (
@@ -17,8 +18,6 @@ from hedgekeeper.pricing.exposure import (
 )
 from hedgekeeper.pricing.scenario import DEFAULT_SPOT_SHOCKS, DEFAULT_VOL_SHOCKS, scenario_grid
 
-SPOT = 87_377.38
-
 
 def reference_black76_price(forward, strike, t, vol, kind):
     """Textbook Black-76 price at r = 0 (Black 1976)."""
@@ -26,44 +25,6 @@ def reference_black76_price(forward, strike, t, vol, kind):
     d1 = (math.log(forward / strike) + 0.5 * sd * sd) / sd
     d2 = d1 - sd
     return kind * (forward * ndtr(kind * d1) - strike * ndtr(kind * d2))
-
-
-def book() -> PositionArrays:
-    names = (
-        "BTC-27MAR26-80000-C",
-        "BTC-27MAR26-90000-P",
-        "BTC-6FEB26-95000-C",
-        "BTC_USDC-27MAR26-85000-P",
-        "BTC-PERPETUAL",
-        "BTC_USDC-PERPETUAL",
-        "BTC-27MAR26",
-        "BTC_USDC",
-    )
-    return PositionArrays(
-        instrument_name=names,
-        underlying=("BTC",) * 8,
-        bucket=(
-            "2026-03-27",
-            "2026-03-27",
-            "2026-02-06",
-            "2026-03-27",
-            "perpetual",
-            "perpetual",
-            "2026-03-27",
-            "spot",
-        ),
-        product=[PRODUCT_OPTION] * 4 + [PRODUCT_FUTURE] * 3 + [PRODUCT_SPOT],
-        inverse=[True, True, True, False, True, False, True, False],
-        option_kind=[1, -1, 1, -1, 0, 0, 0, 0],
-        strike=[80_000, 90_000, 95_000, 85_000, np.nan, np.nan, np.nan, np.nan],
-        expiry_years=[0.1643, 0.1643, 0.0306, 0.1643, np.nan, np.nan, 0.1643, np.nan],
-        forward=[88_050.0, 88_050.0, 87_520.0, 88_050.0, 87_395.5, 87_410.0, 88_050.0, SPOT],
-        vol=[0.47, 0.43, 0.41, 0.45, np.nan, np.nan, np.nan, np.nan],
-        rate=np.zeros(8),
-        quantity=[3.0, -2.5, 10.0, 1.5, -4_000.0, 0.7, 1_500.0, -0.4],
-        contract_size=[1.0, 1.0, 1.0, 1.0, 10.0, 1.0, 10.0, 1.0],
-        spot=np.full(8, SPOT),
-    )
 
 
 def reference_pnl(
@@ -99,7 +60,7 @@ def reference_pnl(
 
 
 def test_default_axes() -> None:
-    grid = scenario_grid(book())
+    grid = scenario_grid(mixed_book())
     assert grid.pnl.shape == (21, 11)
     assert grid.pnl_by_underlying.shape == (1, 21, 11)
     assert grid.axes == ("spot_shock", "vol_shock")
@@ -113,7 +74,7 @@ def test_default_axes() -> None:
 
 @pytest.mark.parametrize("numeraire", ["usd", "coin"])
 def test_grid_is_a_full_revaluation(numeraire: str) -> None:
-    positions = book()
+    positions = mixed_book()
     grid = scenario_grid(positions, numeraire=numeraire)
     scale = 1.0 if numeraire == "usd" else 1 / SPOT
     for i in (0, 3, 10, 17, 20):
@@ -124,7 +85,7 @@ def test_grid_is_a_full_revaluation(numeraire: str) -> None:
 
 @pytest.mark.parametrize("numeraire", ["usd", "coin"])
 def test_exposure_agrees_with_finite_differences_of_the_grid(numeraire: str) -> None:
-    positions = book()
+    positions = mixed_book()
     h = 1e-4
     grid = scenario_grid(
         positions, spot_shocks=[-h, 0.0, h], vol_shocks=[-h, 0.0, h], numeraire=numeraire
@@ -175,7 +136,7 @@ def test_spot_coins_make_usd_pnl_but_no_coin_pnl() -> None:
 
 
 def test_worst_point_and_dict() -> None:
-    grid = scenario_grid(book(), numeraire="coin")
+    grid = scenario_grid(mixed_book(), numeraire="coin")
     worst, spot_shock, vol_shock = grid.worst()
     assert worst == grid.pnl.min()
     assert spot_shock in grid.spot_shocks
@@ -200,4 +161,4 @@ def test_worst_point_and_dict() -> None:
 )
 def test_bad_shocks_are_rejected(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        scenario_grid(book(), **kwargs)  # type: ignore[arg-type]
+        scenario_grid(mixed_book(), **kwargs)  # type: ignore[arg-type]
